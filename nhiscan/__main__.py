@@ -1,0 +1,3 @@
+from nhiscan.cli.main import run
+
+run()

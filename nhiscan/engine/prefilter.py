@@ -1,0 +1,195 @@
+"""Prefilters: find where each rule may match, so the confirmation regex runs only there.
+
+Two implementations of one interface:
+
+* :class:`HyperscanPrefilter` compiles every rule's regex into one Hyperscan database (a rule
+  Hyperscan cannot compile exactly is compiled in prefilter mode, which matches a superset, and
+  failing that its keywords are used). It reports the end offset of every match.
+* :class:`KeywordPrefilter` is the pure fallback: an Aho-Corasick automaton of every rule's
+  keywords over the lower-cased bytes. It reports the end offset of every keyword.
+
+Both are supersets of the true matches: every match contains a keyword and ends at a reported
+Hyperscan offset. The scanner confirms in a window around each hit, so both give the same
+findings (a property test proves it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import struct
+import tempfile
+from pathlib import Path
+from typing import Any, Protocol
+
+from nhiscan.model import Rule
+
+Hits = dict[int, list[int]]
+"""Rule index -> sorted end offsets of prefilter hits."""
+
+
+class Prefilter(Protocol):
+    name: str
+
+    def hits(self, data: bytes) -> Hits: ...
+
+
+class KeywordPrefilter:
+    """Aho-Corasick over lower-cased bytes (decoded as latin-1, so offsets are byte offsets)."""
+
+    name = "aho-corasick"
+
+    def __init__(self, rules: tuple[Rule, ...]) -> None:
+        import ahocorasick
+
+        table: dict[str, list[int]] = {}
+        for idx, rule in enumerate(rules):
+            for kw in rule.keywords:
+                table.setdefault(kw, [])
+                if idx not in table[kw]:
+                    table[kw].append(idx)
+        self._automaton = ahocorasick.Automaton()
+        for kw, idxs in table.items():
+            self._automaton.add_word(kw.encode("utf-8").decode("latin-1"), tuple(idxs))
+        if table:
+            self._automaton.make_automaton()
+        self._empty = not table
+
+    def hits(self, data: bytes) -> Hits:
+        out: Hits = {}
+        if self._empty:
+            return out
+        text = data.lower().decode("latin-1")
+        for end, idxs in self._automaton.iter(text):
+            for idx in idxs:
+                out.setdefault(idx, []).append(end + 1)
+        return out
+
+
+_FLAGS_EXACT = 0
+_MODE_EXACT, _MODE_PREFILTER, _MODE_KEYWORDS = "exact", "prefilter", "keywords"
+
+
+def _escape_literal(text: str) -> bytes:
+    out = bytearray()
+    for b in text.encode("utf-8"):
+        out += b"\\x%02x" % b
+    return bytes(out)
+
+
+def default_cache_dir() -> Path:
+    """Where compiled databases are cached: $NHISCAN_CACHE_DIR, else $XDG_CACHE_HOME/nhiscan."""
+    explicit = os.environ.get("NHISCAN_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "nhiscan"
+
+
+class HyperscanPrefilter:
+    """All rules in one Hyperscan block-mode database, cached on disk by the rules' hash."""
+
+    name = "hyperscan"
+
+    def __init__(self, rules: tuple[Rule, ...], *, digest: str, cache_dir: Path | None) -> None:
+        import hyperscan
+
+        self._hs = hyperscan
+        key = hashlib.sha256(
+            f"{digest}\0{hyperscan.__version__}\0{platform.machine()}\0v2".encode()
+        ).hexdigest()[:32]
+        cache_file = (cache_dir / f"hs-{key}.db") if cache_dir else None
+        loaded = self._load(cache_file) if cache_file else None
+        if loaded is None:
+            self._db, self._ids = self._compile(rules)
+            if cache_file:
+                self._store(cache_file)
+        else:
+            self._db, self._ids = loaded
+        self.modes: dict[int, str] = {}
+        self._scratch = hyperscan.Scratch(self._db)
+
+    # -- building -------------------------------------------------------------------------
+    def _compile(self, rules: tuple[Rule, ...]) -> tuple[Any, list[int]]:
+        hs = self._hs
+        expressions: list[bytes] = []
+        flags: list[int] = []
+        ids: list[int] = []
+        for idx, rule in enumerate(rules):
+            pattern = rule.regex.encode()
+            chosen: list[tuple[bytes, int]] | None = None
+            for flag in (_FLAGS_EXACT, hs.HS_FLAG_PREFILTER):
+                try:
+                    hs.Database().compile(expressions=[pattern], ids=[0], elements=1, flags=[flag])
+                except hs.error:
+                    continue
+                chosen = [(pattern, flag)]
+                break
+            if chosen is None:
+                chosen = [(_escape_literal(kw), hs.HS_FLAG_CASELESS) for kw in rule.keywords]
+            for expr, flag in chosen:
+                expressions.append(expr)
+                flags.append(flag)
+                ids.append(idx)
+        db = hs.Database(mode=hs.HS_MODE_BLOCK)
+        if expressions:
+            # Hyperscan ids are positions in ``expressions``; ``ids`` maps them to rules.
+            db.compile(
+                expressions=expressions,
+                ids=list(range(len(expressions))),
+                elements=len(expressions),
+                flags=flags,
+            )
+        return db, ids
+
+    def _load(self, path: Path) -> tuple[Any, list[int]] | None:
+        try:
+            blob = path.read_bytes()
+            (hlen,) = struct.unpack(">I", blob[:4])
+            ids = json.loads(blob[4 : 4 + hlen])
+            db = self._hs.loadb(blob[4 + hlen :], self._hs.HS_MODE_BLOCK)
+            return db, list(ids)
+        except (OSError, ValueError, struct.error, self._hs.error):
+            return None
+
+    def _store(self, path: Path) -> None:
+        try:
+            header = json.dumps(self._ids).encode()
+            payload = struct.pack(">I", len(header)) + header + self._hs.dumpb(self._db)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".hs-")
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(payload)
+            os.replace(tmp, path)
+        except OSError:
+            pass  # a cache we cannot write only costs the next run a compile
+
+    # -- scanning -------------------------------------------------------------------------
+    def hits(self, data: bytes) -> Hits:
+        out: Hits = {}
+        ids = self._ids
+
+        def on_match(expr_id: int, _from: int, to: int, _flags: int, _ctx: object) -> None:
+            idx = ids[expr_id]
+            lst = out.get(idx)
+            if lst is None:
+                out[idx] = [to]
+            else:
+                lst.append(to)
+
+        if data:
+            self._db.scan(data, match_event_handler=on_match, scratch=self._scratch)
+        return out
+
+    def __getstate__(self) -> dict[str, Any]:
+        raise TypeError("HyperscanPrefilter is per-process; build one in each worker")
+
+
+def hyperscan_available() -> bool:
+    try:
+        import hyperscan  # noqa: F401
+    except ImportError:
+        return False
+    return True

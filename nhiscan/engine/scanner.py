@@ -1,0 +1,257 @@
+"""The matching engine: prefilter, windowed regex confirmation, entropy and value filters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Literal
+
+import regex
+
+from nhiscan.engine.placeholders import is_code_or_dummy, is_placeholder
+from nhiscan.engine.prefilter import (
+    HyperscanPrefilter,
+    KeywordPrefilter,
+    Prefilter,
+    default_cache_dir,
+    hyperscan_available,
+)
+from nhiscan.engine.text import LineIndex, shannon_entropy
+from nhiscan.engine.validators import VALIDATORS
+from nhiscan.model import Match, NhiKind, Rule
+from nhiscan.rules import RuleSet
+
+Backend = Literal["auto", "hyperscan", "aho-corasick"]
+
+# How far past a hit the confirmation window reaches, by rule shape (bytes). Windows are then
+# widened to whole lines (up to _SNAP bytes each way) so \b and ^/$ see real boundaries.
+_WINDOW_SINGLE_LINE = 512
+_WINDOW_MULTILINE = 16384
+_SNAP = 4096
+_MAX_LINE_TEXT = 65536
+
+# Inline directives: ours, and those of gitleaks and detect-secrets so teams can switch.
+_INLINE_ALLOW = regex.compile(rb"nhiscan:allow|gitleaks:allow|pragma:\s*allowlist[ -]secret")
+_NEXTLINE_ALLOW = regex.compile(rb"pragma:\s*allowlist[ -]nextline[ -]secret|nhiscan:allow-next-line")
+
+
+def _window(rule: Rule) -> int:
+    """Upper bound on the rule's match length, from the pattern where it can be computed."""
+    limit = _WINDOW_MULTILINE if rule.multiline else _WINDOW_SINGLE_LINE
+    try:
+        import re._parser as sre_parse  # type: ignore[import-not-found]
+    except ImportError:  # pragma: no cover - Python 3.10
+        import sre_parse
+    try:
+        width = int(sre_parse.parse(rule.regex).getwidth()[1])
+    except Exception:  # patterns using regex-only syntax: fall back to the bound
+        return limit
+    return max(16, min(width, limit))
+
+
+@dataclass
+class _CompiledRule:
+    rule: Rule
+    pattern: regex.Pattern[bytes]
+    window: int
+    validator: Callable[[bytes], bool] | None
+    allow: tuple[regex.Pattern[bytes], ...]
+    keywords: tuple[bytes, ...]
+    generic: bool
+
+
+@dataclass
+class BlobResult:
+    """What the engine found in one blob."""
+
+    matches: list[Match] = field(default_factory=list)
+    allowed: int = 0
+    """Matches dropped by an inline allow directive."""
+    warnings: list[str] = field(default_factory=list)
+    timeouts: int = 0
+
+
+class Scanner:
+    """Scans bytes with a rule set. Build once per process; ``scan`` is the hot path."""
+
+    def __init__(
+        self,
+        ruleset: RuleSet,
+        *,
+        backend: Backend = "auto",
+        regex_timeout: float = 2.0,
+        cache_dir: Path | None = None,
+    ) -> None:
+        self.ruleset = ruleset
+        self.regex_timeout = regex_timeout
+        self._compiled: list[_CompiledRule | None] = [None] * len(ruleset.rules)
+        if backend == "auto":
+            backend = "hyperscan" if hyperscan_available() else "aho-corasick"
+        self.prefilter: Prefilter
+        if backend == "hyperscan":
+            self.prefilter = HyperscanPrefilter(
+                ruleset.rules,
+                digest=ruleset.digest,
+                cache_dir=cache_dir if cache_dir is not None else default_cache_dir(),
+            )
+        else:
+            self.prefilter = KeywordPrefilter(ruleset.rules)
+        self.backend: str = self.prefilter.name
+
+    def _rule(self, idx: int) -> _CompiledRule:
+        compiled = self._compiled[idx]
+        if compiled is None:
+            rule = self.ruleset.rules[idx]
+            compiled = _CompiledRule(
+                rule=rule,
+                pattern=regex.compile(rule.regex.encode()),
+                window=_window(rule),
+                validator=VALIDATORS[rule.checksum] if rule.checksum else None,
+                allow=tuple(regex.compile(a.encode()) for a in rule.allow_regexes),
+                keywords=tuple(k.encode() for k in rule.keywords),
+                generic=rule.nhi_kind is NhiKind.GENERIC_CREDENTIAL,
+            )
+            self._compiled[idx] = compiled
+        return compiled
+
+    def scan(self, data: bytes, *, label: str = "<bytes>") -> BlobResult:
+        """Find every confirmed secret in ``data`` (already normalized text bytes)."""
+        result = BlobResult()
+        hits = self.prefilter.hits(data)
+        if not hits:
+            return result
+        raw: list[tuple[_CompiledRule, regex.Match[bytes]]] = []
+        for idx in sorted(hits):
+            crule = self._rule(idx)
+            for start, end in _regions(data, hits[idx], crule.window):
+                try:
+                    for m in crule.pattern.finditer(
+                        data, pos=start, endpos=end, timeout=self.regex_timeout
+                    ):
+                        raw.append((crule, m))
+                except TimeoutError:
+                    result.timeouts += 1
+                    result.warnings.append(
+                        f"{label}: rule {crule.rule.id} exceeded its {self.regex_timeout:g}s "
+                        "regex time bound; part of the file was not checked by it"
+                    )
+        if not raw:
+            return result
+        index = LineIndex(data)
+        candidates: list[tuple[_CompiledRule, Match]] = []
+        for crule, m in raw:
+            match = self._confirm(crule, m, data, index)
+            if match is None:
+                continue
+            if _inline_allowed(data, index, m.start(), match.end):
+                result.allowed += 1
+                continue
+            candidates.append((crule, match))
+        result.matches = _resolve_overlaps(candidates)
+        return result
+
+    def _confirm(
+        self, crule: _CompiledRule, m: regex.Match[bytes], data: bytes, index: LineIndex
+    ) -> Match | None:
+        rule = crule.rule
+        s, e = m.span(rule.secret_group)
+        if s < 0 or e <= s:
+            return None
+        whole = m.group(0).lower()
+        if not any(k in whole for k in crule.keywords):
+            return None
+        secret = data[s:e]
+        entropy = shannon_entropy(secret)
+        if rule.min_entropy is not None and entropy < rule.min_entropy:
+            return None
+        if crule.validator is not None and not crule.validator(secret):
+            return None
+        if any(a.search(secret) for a in crule.allow):
+            return None
+        if is_placeholder(secret):
+            return None
+        if rule.value_check and is_code_or_dummy(secret):
+            return None
+        public_id: str | None = None
+        if rule.public_group is not None:
+            ps, pe = m.span(rule.public_group)
+            if ps >= 0:
+                public_id = data[ps:pe].decode("utf-8", "replace")
+        line, column = index.position(s)
+        end_line, end_column = index.position(e)
+        return Match(
+            rule_id=rule.id,
+            start=s,
+            end=e,
+            line=line,
+            column=column,
+            end_line=end_line,
+            end_column=end_column,
+            secret=secret,
+            entropy=round(entropy, 3),
+            public_id=public_id,
+        )
+
+
+def _regions(data: bytes, positions: list[int], window: int) -> list[tuple[int, int]]:
+    """Merged byte ranges around hit offsets, widened to line boundaries."""
+    n = len(data)
+    out: list[tuple[int, int]] = []
+    for p in positions:
+        lo = max(0, p - window)
+        hi = min(n, p + window)
+        if lo > 0:
+            j = data.rfind(b"\n", max(0, lo - _SNAP), lo)
+            lo = j + 1 if j >= 0 else max(0, lo - _SNAP)
+        if hi < n:
+            j = data.find(b"\n", hi, min(n, hi + _SNAP))
+            hi = j if j >= 0 else min(n, hi + _SNAP)
+        if out and lo <= out[-1][1]:
+            if hi > out[-1][1]:
+                out[-1] = (out[-1][0], hi)
+        else:
+            out.append((lo, hi))
+    return out
+
+
+def _inline_allowed(data: bytes, index: LineIndex, start: int, end: int) -> bool:
+    """An allow directive on any line of the match, or a next-line directive just above it."""
+    lo, _ = index.line_bounds(start)
+    _, hi = index.line_bounds(max(start, end - 1))
+    if _INLINE_ALLOW.search(data, lo, min(hi, lo + _MAX_LINE_TEXT)):
+        return True
+    if lo > 0:
+        plo, phi = index.line_bounds(lo - 1)
+        if _NEXTLINE_ALLOW.search(data, plo, min(phi, plo + _MAX_LINE_TEXT)):
+            return True
+    return False
+
+
+def _resolve_overlaps(
+    candidates: list[tuple[_CompiledRule, Match]],
+) -> list[Match]:
+    """One finding per secret: drop a less specific rule's match that overlaps a better one.
+
+    Specific (non-generic) rules beat generic ones; then higher confidence, then higher
+    severity, then the longer secret, then the rule id (for determinism).
+    """
+    if len(candidates) <= 1:
+        return [m for _, m in candidates]
+
+    def rank(item: tuple[_CompiledRule, Match]) -> tuple[int, int, int, int, str]:
+        c, m = item
+        return (
+            1 if c.generic else 0,
+            -c.rule.confidence.rank,
+            -c.rule.severity.rank,
+            -(m.end - m.start),
+            c.rule.id,
+        )
+
+    kept: list[Match] = []
+    for _, m in sorted(candidates, key=rank):
+        if any(m.start < k.end and k.start < m.end for k in kept):
+            continue
+        kept.append(m)
+    kept.sort(key=lambda m: (m.start, m.rule_id))
+    return kept

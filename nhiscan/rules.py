@@ -1,0 +1,236 @@
+"""Load and validate rule packs. Errors say ``file:rule-id: what is wrong``."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Iterable
+
+import regex
+
+from nhiscan import tomlcompat
+from nhiscan.engine.validators import VALIDATORS
+from nhiscan.errors import RuleError
+from nhiscan.model import Confidence, NhiKind, Rule, Severity
+
+_ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+_REQUIRED: dict[str, type | tuple[type, ...]] = {
+    "id": str,
+    "name": str,
+    "provider": str,
+    "nhi_kind": str,
+    "severity": str,
+    "keywords": list,
+    "regex": str,
+}
+_OPTIONAL: dict[str, type | tuple[type, ...]] = {
+    "confidence": str,
+    "secret_group": (int, str),
+    "min_entropy": (int, float),
+    "checksum": str,
+    "multiline": bool,
+    "value_check": bool,
+    "public_group": (int, str),
+    "allow_regexes": list,
+    "controls": list,
+    "cwe": list,
+    "description": str,
+    "references": list,
+    "tags": list,
+    "examples": list,
+    "negative_examples": list,
+}
+
+
+def builtin_rules_dir() -> Path:
+    """The packs shipped with nhiscan: inside the wheel, or ``rules/`` in a source checkout."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "_rules", here.parent / "rules"):
+        if candidate.is_dir():
+            return candidate
+    raise RuleError(f"{here / '_rules'}: built-in rule packs are missing from the installation")
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """The rules in force for one scan, in a stable order."""
+
+    rules: tuple[Rule, ...]
+
+    @cached_property
+    def by_id(self) -> dict[str, Rule]:
+        return {r.id: r for r in self.rules}
+
+    @cached_property
+    def digest(self) -> str:
+        """Hash of everything that affects matching: keys the compiled-database cache."""
+        h = hashlib.sha256()
+        for r in self.rules:
+            h.update(f"{r.id}\0{r.regex}\0{int(r.multiline)}\0{','.join(r.keywords)}\n".encode())
+        return h.hexdigest()
+
+    def without(self, ids: Iterable[str]) -> RuleSet:
+        drop = set(ids)
+        return RuleSet(tuple(r for r in self.rules if r.id not in drop))
+
+    def __len__(self) -> int:
+        return len(self.rules)
+
+
+def _str_list(value: Any, where: str, key: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise RuleError(f"{where}: '{key}' must be a list of strings")
+    return tuple(value)
+
+
+def _group_exists(pattern: regex.Pattern[bytes], group: int | str) -> bool:
+    if isinstance(group, int):
+        return 0 <= group <= pattern.groups
+    return group in pattern.groupindex
+
+
+def parse_rule(raw: Any, *, source: str, index: int) -> Rule:
+    """Validate one ``[[rule]]`` table and build a :class:`Rule`."""
+    if not isinstance(raw, dict):
+        raise RuleError(f"{source}: rule #{index + 1} is not a table")
+    rid = raw.get("id")
+    where = f"{source}:{rid if isinstance(rid, str) else f'rule #{index + 1}'}"
+    for key, typ in _REQUIRED.items():
+        if key not in raw:
+            raise RuleError(f"{where}: missing required key '{key}'")
+        if not isinstance(raw[key], typ):
+            raise RuleError(f"{where}: '{key}' has the wrong type")
+    for key, value in raw.items():
+        if key in _REQUIRED:
+            continue
+        if key not in _OPTIONAL:
+            raise RuleError(f"{where}: unknown key '{key}'")
+        if not isinstance(value, _OPTIONAL[key]) or (
+            isinstance(value, bool) and _OPTIONAL[key] != bool
+        ):
+            raise RuleError(f"{where}: '{key}' has the wrong type")
+    assert isinstance(rid, str)
+    if not _ID_RE.match(rid):
+        raise RuleError(f"{where}: id must be kebab-case (lowercase letters, digits, '-')")
+    try:
+        kind = NhiKind(raw["nhi_kind"])
+    except ValueError:
+        kinds = ", ".join(k.value for k in NhiKind)
+        raise RuleError(f"{where}: unknown nhi_kind '{raw['nhi_kind']}' (one of: {kinds})") from None
+    try:
+        severity = Severity(raw["severity"])
+    except ValueError:
+        raise RuleError(f"{where}: severity must be low, medium, high or critical") from None
+    try:
+        confidence = Confidence(raw.get("confidence", "high"))
+    except ValueError:
+        raise RuleError(f"{where}: confidence must be low, medium or high") from None
+    keywords = tuple(k.lower() for k in _str_list(raw["keywords"], where, "keywords"))
+    if not keywords or any(not k for k in keywords):
+        raise RuleError(f"{where}: 'keywords' must list at least one non-empty literal")
+    pattern_text: str = raw["regex"]
+    try:
+        compiled = regex.compile(pattern_text.encode())
+    except (regex.error, ValueError) as exc:
+        raise RuleError(f"{where}: regex does not compile: {exc}") from None
+    if "secret_group" in raw:
+        secret_group: int | str = raw["secret_group"]
+    else:
+        secret_group = 1 if compiled.groups >= 1 else 0
+    if not _group_exists(compiled, secret_group):
+        raise RuleError(f"{where}: secret_group {secret_group!r} is not a group of the regex")
+    public_group = raw.get("public_group")
+    if public_group is not None and not _group_exists(compiled, public_group):
+        raise RuleError(f"{where}: public_group {public_group!r} is not a group of the regex")
+    checksum = raw.get("checksum")
+    if checksum is not None and checksum not in VALIDATORS:
+        raise RuleError(
+            f"{where}: unknown checksum '{checksum}' (one of: {', '.join(sorted(VALIDATORS))})"
+        )
+    allow = _str_list(raw.get("allow_regexes", []), where, "allow_regexes")
+    for a in allow:
+        try:
+            regex.compile(a.encode())
+        except (regex.error, ValueError) as exc:
+            raise RuleError(f"{where}: allow_regexes entry does not compile: {exc}") from None
+    cwe = raw.get("cwe", [])
+    if not all(isinstance(c, int) and not isinstance(c, bool) for c in cwe):
+        raise RuleError(f"{where}: 'cwe' must be a list of integers")
+    min_entropy = raw.get("min_entropy")
+    return Rule(
+        id=rid,
+        name=raw["name"],
+        provider=raw["provider"],
+        nhi_kind=kind,
+        severity=severity,
+        confidence=confidence,
+        keywords=keywords,
+        regex=pattern_text,
+        secret_group=secret_group,
+        min_entropy=float(min_entropy) if min_entropy is not None else None,
+        checksum=checksum,
+        multiline=bool(raw.get("multiline", False)),
+        value_check=bool(raw.get("value_check", kind is NhiKind.GENERIC_CREDENTIAL)),
+        public_group=public_group,
+        allow_regexes=allow,
+        controls=_str_list(raw.get("controls", []), where, "controls"),
+        cwe=tuple(cwe),
+        description=raw.get("description", ""),
+        references=_str_list(raw.get("references", []), where, "references"),
+        tags=_str_list(raw.get("tags", []), where, "tags"),
+        examples=_str_list(raw.get("examples", []), where, "examples"),
+        negative_examples=_str_list(raw.get("negative_examples", []), where, "negative_examples"),
+        source=source,
+    )
+
+
+def load_pack(path: Path, *, display: str | None = None) -> list[Rule]:
+    """Parse one TOML rule pack."""
+    name = display or str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RuleError(f"{name}: rule pack not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RuleError(f"{name}: cannot read rule pack: {exc}") from None
+    try:
+        doc = tomlcompat.loads(text)
+    except tomlcompat.TOMLDecodeError as exc:
+        raise RuleError(f"{name}: invalid TOML: {exc}") from None
+    unknown = set(doc) - {"rule"}
+    if unknown:
+        raise RuleError(f"{name}: unknown top-level key '{sorted(unknown)[0]}' (expected [[rule]])")
+    raw_rules = doc.get("rule", [])
+    if not isinstance(raw_rules, list):
+        raise RuleError(f"{name}: 'rule' must be an array of tables ([[rule]])")
+    return [parse_rule(r, source=name, index=i) for i, r in enumerate(raw_rules)]
+
+
+def load_rules(
+    extra_packs: Iterable[Path] = (),
+    *,
+    disable: Iterable[str] = (),
+    builtin: bool = True,
+) -> RuleSet:
+    """The built-in packs plus ``extra_packs``, minus the ``disable``d ids."""
+    rules: list[Rule] = []
+    if builtin:
+        base = builtin_rules_dir()
+        for pack in sorted(base.glob("*.toml")):
+            rules.extend(load_pack(pack, display=f"rules/{pack.name}"))
+    for pack in extra_packs:
+        rules.extend(load_pack(pack))
+    seen: dict[str, Rule] = {}
+    for r in rules:
+        if r.id in seen:
+            raise RuleError(f"{r.source}:{r.id}: duplicate rule id (also in {seen[r.id].source})")
+        seen[r.id] = r
+    ruleset = RuleSet(tuple(rules))
+    unknown = [d for d in disable if d not in seen]
+    if unknown:
+        raise RuleError(f"rules.disable: unknown rule id '{unknown[0]}'")
+    return ruleset.without(disable)

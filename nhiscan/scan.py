@@ -1,0 +1,264 @@
+"""The library entry points: build the engine, run a source through it, collect a report.
+
+Flow: source -> engine -> finding (mapping) -> allow/baseline filters -> ScanReport.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable
+
+from nhiscan.config import Config
+from nhiscan.engine.scanner import Backend, Scanner
+from nhiscan.engine.text import normalize
+from nhiscan.mapping.controls import ControlMapping, load_mapping
+from nhiscan.mapping.identity import make_finding
+from nhiscan.model import CommitInfo, Finding, Match, ReadError, ScanReport, Skipped, Stats
+from nhiscan.rules import RuleSet, load_rules
+from nhiscan.sources.files import FileEntry, list_files, read_file
+from nhiscan.sources.gitcmd import work_tree_root
+
+Progress = Callable[[int, int], None]
+"""Called with (bytes done, bytes total)."""
+
+# Below this much work a process pool costs more than it saves.
+_PARALLEL_MIN_BYTES = 8 * 1024 * 1024
+_BATCH_BYTES = 2 * 1024 * 1024
+
+
+@dataclass(frozen=True, kw_only=True)
+class EngineOptions:
+    backend: Backend = "auto"
+    regex_timeout: float = 2.0
+    cache_dir: Path | None = None
+
+
+def config_search_root(paths: list[str]) -> Path:
+    """The repository root of the first scanned path, else that path's folder."""
+    first = Path(paths[0]) if paths else Path(".")
+    folder = first if first.is_dir() else first.parent
+    top = work_tree_root(folder) if folder.exists() else None
+    return top if top is not None else Path(os.path.abspath(folder))
+
+
+def build_ruleset(config: Config) -> RuleSet:
+    return load_rules(config.extend, disable=config.disable)
+
+
+def build_scanner(ruleset: RuleSet, options: EngineOptions) -> Scanner:
+    return Scanner(
+        ruleset,
+        backend=options.backend,
+        regex_timeout=options.regex_timeout,
+        cache_dir=options.cache_dir,
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class BlobOutcome:
+    """What happened to one input: matches, or skipped, or unreadable."""
+
+    path: str
+    size: int
+    matches: tuple[Match, ...] = ()
+    skipped: str | None = None
+    error: str | None = None
+    allowed: int = 0
+    warnings: tuple[str, ...] = ()
+    timeouts: int = 0
+
+
+def scan_bytes(scanner: Scanner, path: str, data: bytes) -> BlobOutcome:
+    """Scan one blob of raw bytes (binary sniffing and BOM decoding included)."""
+    text = normalize(data)
+    if text is None:
+        return BlobOutcome(path=path, size=len(data), skipped="binary")
+    result = scanner.scan(text, label=path)
+    return BlobOutcome(
+        path=path,
+        size=len(data),
+        matches=tuple(result.matches),
+        allowed=result.allowed,
+        warnings=tuple(result.warnings),
+        timeouts=result.timeouts,
+    )
+
+
+def _scan_entry(scanner: Scanner, entry: FileEntry, max_size: int) -> BlobOutcome:
+    try:
+        data = read_file(entry, max_size)
+    except ValueError as exc:
+        return BlobOutcome(path=entry.path, size=entry.size, skipped=str(exc))
+    except OSError as exc:
+        return BlobOutcome(path=entry.path, size=entry.size, error=exc.strerror or str(exc))
+    return scan_bytes(scanner, entry.path, data)
+
+
+# -- worker process state -------------------------------------------------------------------
+_WORKER: Scanner | None = None
+
+
+def _init_worker(ruleset: RuleSet, options: EngineOptions) -> None:
+    global _WORKER
+    _WORKER = build_scanner(ruleset, options)
+
+
+def _scan_batch(entries: list[FileEntry], max_size: int) -> list[BlobOutcome]:
+    assert _WORKER is not None
+    return [_scan_entry(_WORKER, e, max_size) for e in entries]
+
+
+def _batches(entries: list[FileEntry]) -> list[list[FileEntry]]:
+    out: list[list[FileEntry]] = []
+    cur: list[FileEntry] = []
+    size = 0
+    for e in entries:
+        cur.append(e)
+        size += e.size
+        if size >= _BATCH_BYTES or len(cur) >= 256:
+            out.append(cur)
+            cur, size = [], 0
+    if cur:
+        out.append(cur)
+    return out
+
+
+def iter_outcomes(
+    entries: list[FileEntry],
+    *,
+    scanner: Scanner,
+    ruleset: RuleSet,
+    options: EngineOptions,
+    jobs: int,
+    max_size: int,
+) -> Iterable[BlobOutcome]:
+    total = sum(e.size for e in entries)
+    if jobs <= 1 or total < _PARALLEL_MIN_BYTES or len(entries) < 2:
+        for e in entries:
+            yield _scan_entry(scanner, e, max_size)
+        return
+    with ProcessPoolExecutor(
+        max_workers=jobs, initializer=_init_worker, initargs=(ruleset, options)
+    ) as pool:
+        for batch in pool.map(_scan_batch, _batches(entries), [max_size] * len(entries)):
+            yield from batch
+
+
+class ReportBuilder:
+    """Turns outcomes into findings, applying config allow entries, and keeps the counters."""
+
+    def __init__(self, *, ruleset: RuleSet, config: Config, mapping: ControlMapping | None = None) -> None:
+        self.ruleset = ruleset
+        self.config = config
+        self.mapping = mapping or load_mapping()
+        self.stats = Stats()
+        self.findings: list[Finding] = []
+        self.skipped: list[Skipped] = []
+        self.errors: list[ReadError] = []
+        self.warnings: list[str] = []
+
+    def add(
+        self,
+        outcome: BlobOutcome,
+        *,
+        commit: CommitInfo | None = None,
+        from_history: bool = False,
+        repo: str | None = None,
+    ) -> list[Finding]:
+        if outcome.error is not None:
+            self.errors.append(ReadError(path=outcome.path, message=outcome.error))
+            self.stats.errors += 1
+            return []
+        if outcome.skipped is not None:
+            self.skip(Skipped(path=outcome.path, reason=outcome.skipped))
+            return []
+        self.stats.files += 1
+        self.stats.bytes += outcome.size
+        self.stats.allowed += outcome.allowed
+        self.stats.timeouts += outcome.timeouts
+        self.warnings.extend(outcome.warnings)
+        added = []
+        for m in outcome.matches:
+            rule = self.ruleset.by_id[m.rule_id]
+            if self.config.is_allowed(rule_id=rule.id, path=outcome.path, secret=m.secret):
+                self.stats.allowed += 1
+                continue
+            f = make_finding(
+                m, rule, path=outcome.path, mapping=self.mapping, commit=commit,
+                from_history=from_history, repo=repo,
+            )
+            self.findings.append(f)
+            added.append(f)
+        return added
+
+    def skip(self, item: Skipped) -> None:
+        self.skipped.append(item)
+        self.stats.skip(_skip_category(item.reason))
+
+    def error(self, item: ReadError) -> None:
+        self.errors.append(item)
+        self.stats.errors += 1
+
+    def report(self, *, source_kind: str, root: str, started: float) -> ScanReport:
+        self.stats.seconds = round(time.monotonic() - started, 3)
+        self.findings.sort(key=lambda f: (f.path, f.line, f.column, f.rule_id))
+        return ScanReport(
+            findings=self.findings,
+            stats=self.stats,
+            skipped=self.skipped,
+            errors=self.errors,
+            warnings=self.warnings,
+            source_kind=source_kind,
+            root=root,
+        )
+
+
+def _skip_category(reason: str) -> str:
+    for key, cat in (
+        ("binary", "binary"),
+        ("max-file-size", "too_large"),
+        ("symlink", "symlink"),
+        ("submodule", "submodule"),
+        ("regular file", "special"),
+        ("excluded", "excluded"),
+    ):
+        if key in reason:
+            return cat
+    return "other"
+
+
+def scan_paths(
+    paths: list[str],
+    *,
+    config: Config,
+    ruleset: RuleSet,
+    scanner: Scanner,
+    options: EngineOptions,
+    jobs: int,
+    no_ignore: bool = False,
+    max_file_size: int | None = None,
+) -> ScanReport:
+    """Scan files and folders on disk."""
+    started = time.monotonic()
+    max_size = max_file_size if max_file_size is not None else config.max_file_size
+    listing = list_files(paths, no_ignore=no_ignore, max_size=max_size)
+    builder = ReportBuilder(ruleset=ruleset, config=config)
+    for s in listing.skipped:
+        builder.skip(s)
+    for e in listing.errors:
+        builder.error(e)
+    entries = []
+    for entry in listing.files:
+        if config.is_excluded(entry.path):
+            builder.stats.skip("excluded")
+            continue
+        entries.append(entry)
+    for outcome in iter_outcomes(
+        entries, scanner=scanner, ruleset=ruleset, options=options, jobs=jobs, max_size=max_size
+    ):
+        builder.add(outcome)
+    return builder.report(source_kind="files", root=str(listing.root), started=started)

@@ -1,0 +1,1 @@
+"""Where bytes come from: files on disk, the staged index, git history."""

@@ -1,0 +1,182 @@
+"""Files and folders on disk, as they are now.
+
+Inside a git work tree, what git ignores is skipped (``git ls-files -co --exclude-standard``).
+Symlinks are never followed: a link inside the tree is covered by scanning its target, a link
+that leaves the tree or loops is skipped with a warning. FIFOs, sockets and devices are never
+opened.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from nhiscan.errors import SourceError
+from nhiscan.model import ReadError, Skipped
+from nhiscan.sources.gitcmd import run_git, work_tree_root
+
+
+@dataclass(frozen=True, kw_only=True)
+class FileEntry:
+    """A regular file to scan."""
+
+    path: str
+    """Display path: relative to the scan root, '/'-separated, printable."""
+    fspath: str
+    """Path to open (may hold surrogate-escaped bytes)."""
+    size: int
+
+
+@dataclass(kw_only=True)
+class FileListing:
+    root: Path
+    files: list[FileEntry]
+    skipped: list[Skipped]
+    errors: list[ReadError]
+    git_root: Path | None
+
+
+def display_path(fspath: str, root: Path) -> str:
+    """Relative to ``root`` when under it, '/'-separated, undecodable bytes escaped."""
+    try:
+        rel = os.path.relpath(fspath, root)
+    except ValueError:
+        rel = fspath
+    if rel.startswith(".." + os.sep) or rel == "..":
+        rel = os.path.abspath(fspath)
+    raw = os.fsencode(rel).decode("utf-8", "backslashreplace")
+    return raw.replace(os.sep, "/")
+
+
+def _inside(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def list_files(paths: list[str], *, no_ignore: bool, max_size: int) -> FileListing:
+    """Expand the user's paths into files to scan, plus what was skipped and why."""
+    if not paths:
+        paths = ["."]
+    for p in paths:
+        if not os.path.lexists(p):
+            raise SourceError(f"{p}: no such file or directory")
+    cwd = Path.cwd()
+    root = Path(paths[0]).resolve() if len(paths) == 1 and os.path.isdir(paths[0]) else cwd
+    skipped: list[Skipped] = []
+    errors: list[ReadError] = []
+    files: list[FileEntry] = []
+    seen: set[str] = set()
+    git_root: Path | None = None
+
+    def consider(fspath: str, tree_root: str) -> None:
+        shown = display_path(fspath, root)
+        try:
+            st = os.lstat(fspath)
+        except FileNotFoundError:
+            return  # listed by git but deleted from the work tree: nothing to scan
+        except OSError as exc:
+            errors.append(ReadError(path=shown, message=exc.strerror or str(exc)))
+            return
+        if stat.S_ISLNK(st.st_mode):
+            try:
+                target = os.path.realpath(fspath, strict=True)
+            except (OSError, RuntimeError):
+                skipped.append(Skipped(path=shown, reason="symlink loop or dangling link"))
+                return
+            if not _inside(target, tree_root):
+                skipped.append(Skipped(path=shown, reason="symlink leaves the scanned tree"))
+            # A link inside the tree: its target is scanned on its own.
+            return
+        if stat.S_ISDIR(st.st_mode):
+            # A directory in a git listing is a submodule (gitlink) or nested repository.
+            skipped.append(Skipped(path=shown, reason="submodule or nested repository"))
+            return
+        if not stat.S_ISREG(st.st_mode):
+            skipped.append(Skipped(path=shown, reason="not a regular file (FIFO, socket or device)"))
+            return
+        if st.st_size > max_size:
+            skipped.append(Skipped(path=shown, reason=f"larger than --max-file-size ({st.st_size} bytes)"))
+            return
+        key = os.path.abspath(fspath)
+        if key in seen:
+            return
+        seen.add(key)
+        files.append(FileEntry(path=shown, fspath=fspath, size=st.st_size))
+
+    for p in paths:
+        real = os.path.realpath(p)
+        if not os.path.isdir(p) or os.path.islink(p) and not os.path.isdir(real):
+            # An explicitly named file is scanned even if git ignores it.
+            consider(p, os.path.dirname(real) or os.sep)
+            continue
+        top = None if no_ignore else work_tree_root(Path(p))
+        if top is not None:
+            git_root = git_root or top
+            for rel in _git_listing(Path(p)):
+                consider(os.path.join(p, rel), real)
+        else:
+            for fspath in _walk(p, errors, root):
+                consider(fspath, real)
+    files.sort(key=lambda f: f.path)
+    return FileListing(root=root, files=files, skipped=skipped, errors=errors, git_root=git_root)
+
+
+def _git_listing(directory: Path) -> list[str]:
+    proc = run_git(
+        directory, ["ls-files", "-z", "--cached", "--others", "--exclude-standard", "--deduplicate"]
+    )
+    return [os.fsdecode(x) for x in proc.stdout.split(b"\0") if x]
+
+
+def _walk(top: str, errors: list[ReadError], root: Path) -> Iterator[str]:
+    def onerror(exc: OSError) -> None:
+        name = exc.filename if isinstance(exc.filename, str) else top
+        errors.append(ReadError(path=display_path(name, root), message=exc.strerror or str(exc)))
+
+    for dirpath, dirnames, filenames in os.walk(top, onerror=onerror, followlinks=False):
+        dirnames[:] = [d for d in dirnames if d != ".git"]
+        dirnames.sort()
+        for d in dirnames:
+            full = os.path.join(dirpath, d)
+            if os.path.islink(full):
+                yield full  # reported as a link by consider()
+        for name in sorted(filenames):
+            yield os.path.join(dirpath, name)
+
+
+def read_file(entry: FileEntry, max_size: int) -> bytes:
+    """Read a regular file without following links or blocking on special files.
+
+    Raises OSError for unreadable files; ValueError if it changed into something else or
+    grew past ``max_size`` since it was listed.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(entry.fspath, flags)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise ValueError("became a symlink during the scan") from None
+        raise
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise ValueError("is no longer a regular file")
+        if st.st_size > max_size:
+            raise ValueError(f"grew past --max-file-size ({st.st_size} bytes)")
+        chunks = []
+        remaining = max_size + 1
+        while remaining > 0:
+            chunk = os.read(fd, min(remaining, 1 << 22))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            remaining -= len(chunk)
+        data = b"".join(chunks)
+        if len(data) > max_size:
+            raise ValueError("grew past --max-file-size while being read")
+        return data
+    finally:
+        os.close(fd)
