@@ -1,0 +1,116 @@
+"""Options and plumbing shared by the scanning commands."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, TypeVar
+
+import click
+
+from nhiscan.errors import ExitCode
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_SEVERITIES = ["low", "medium", "high", "critical"]
+
+
+def _size(_ctx: Any, _param: Any, value: str | None) -> int | None:
+    if value is None:
+        return None
+    from nhiscan.config import parse_size
+
+    try:
+        return parse_size(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def common_options(f: F) -> F:
+    """Options every scanning command shares."""
+    decorators = [
+        click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif"]), default="text", show_default=True, help="Report format."),
+        click.option("-o", "--output", type=str, default=None, help="Write the report to FILE (default: stdout)."),
+        click.option("--config", "config_path", type=str, default=None, help="Config file (default: .nhiscan.toml or [tool.nhiscan] at the repository root)."),
+        click.option("--baseline", "baseline_path", type=str, default=None, help="Do not report findings whose fingerprint is in this baseline."),
+        click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Worker processes (default: all cores)."),
+        click.option("--max-file-size", type=str, default=None, callback=_size, help="Skip files larger than this (bytes or 512KB/10MB/1GB; default 10MB)."),
+        click.option("--show-secrets", is_flag=True, help="Print raw secret values (off by default)."),
+        click.option("--fail-on", type=click.Choice(_SEVERITIES), default="low", show_default=True, help="Exit 1 only for findings at or above this severity."),
+        click.option("--engine", type=click.Choice(["auto", "hyperscan", "aho-corasick"]), default="auto", show_default=True, help="Prefilter implementation."),
+        click.option("--color/--no-color", default=None, help="Colour the text report (default: on a terminal)."),
+        click.option("-q", "--quiet", is_flag=True, help="Only findings and errors."),
+        click.option("--verbose", is_flag=True, help="Name every skipped file and show more detail."),
+    ]
+    for d in reversed(decorators):
+        f = d(f)
+    return f
+
+
+@dataclass(frozen=True, kw_only=True)
+class CommonOptions:
+    fmt: str
+    output: str | None
+    config_path: str | None
+    baseline_path: str | None
+    jobs: int | None
+    max_file_size: int | None
+    show_secrets: bool
+    fail_on: str
+    engine: str
+    color: bool | None
+    quiet: bool
+    verbose: bool
+
+
+def parse_common(kwargs: dict[str, Any]) -> CommonOptions:
+    names = CommonOptions.__dataclass_fields__.keys()
+    return CommonOptions(**{k: kwargs.pop(k) for k in list(names)})
+
+
+def prepare(opts: CommonOptions, search_root: Path) -> tuple[Any, Any, Any, Any]:
+    from nhiscan.config import load_config
+    from nhiscan.scan import EngineOptions, build_ruleset, build_scanner
+
+    config = load_config(opts.config_path, search_root=search_root)
+    ruleset = build_ruleset(config)
+    engine = EngineOptions(backend=opts.engine, regex_timeout=config.regex_timeout)  # type: ignore[arg-type]
+    scanner = build_scanner(ruleset, engine)
+    return config, ruleset, engine, scanner
+
+
+def finish(report: Any, ruleset: Any, opts: CommonOptions) -> int:
+    """Apply the baseline, render, write, and choose the exit code."""
+    from nhiscan.cli.output import print_diagnostics, write_output
+    from nhiscan.model import Severity
+    from nhiscan.reporters import RenderOptions, ScanFormat, renderer_for
+
+    if opts.baseline_path:
+        from nhiscan.baseline import apply_baseline, load_baseline
+
+        apply_baseline(report, load_baseline(Path(opts.baseline_path)))
+    color = opts.color
+    if color is None:
+        color = opts.output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    render = renderer_for(ScanFormat(opts.fmt))
+    text = render(
+        report,
+        ruleset,
+        RenderOptions(show_secrets=opts.show_secrets, color=bool(color), quiet=opts.quiet, verbose=opts.verbose),
+    )
+    write_output(text, opts.output)
+    print_diagnostics(report, quiet=opts.quiet, verbose=opts.verbose)
+    if report.errors or report.incomplete:
+        return ExitCode.ERROR
+    threshold = Severity(opts.fail_on).rank
+    if any(f.severity.rank >= threshold for f in report.findings):
+        return ExitCode.FINDINGS
+    return ExitCode.CLEAN
+
+
+def jobs(opts: CommonOptions) -> int:
+    return opts.jobs or os.cpu_count() or 1
+
+
