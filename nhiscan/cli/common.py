@@ -38,6 +38,7 @@ def common_options(f: F) -> F:
         click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Worker processes (default: all cores)."),
         click.option("--max-file-size", type=str, default=None, callback=_size, help="Skip files larger than this (bytes or 512KB/10MB/1GB; default 10MB)."),
         click.option("--show-secrets", is_flag=True, help="Print raw secret values (off by default)."),
+        click.option("--report-unused", is_flag=True, help="With --baseline: warn about baseline entries that no longer match."),
         click.option("--fail-on", type=click.Choice(_SEVERITIES), default="low", show_default=True, help="Exit 1 only for findings at or above this severity."),
         click.option("--engine", type=click.Choice(["auto", "hyperscan", "aho-corasick"]), default="auto", show_default=True, help="Prefilter implementation."),
         click.option("--color/--no-color", default=None, help="Colour the text report (default: on a terminal)."),
@@ -55,6 +56,7 @@ class CommonOptions:
     output: str | None
     config_path: str | None
     baseline_path: str | None
+    report_unused: bool
     jobs: int | None
     max_file_size: int | None
     show_secrets: bool
@@ -90,7 +92,12 @@ def finish(report: Any, ruleset: Any, opts: CommonOptions) -> int:
     if opts.baseline_path:
         from nhiscan.baseline import apply_baseline, load_baseline
 
-        apply_baseline(report, load_baseline(Path(opts.baseline_path)))
+        unused = apply_baseline(report, load_baseline(Path(opts.baseline_path)))
+        if opts.report_unused:
+            for entry in unused:
+                report.warnings.append(
+                    f"baseline entry {entry.fingerprint[:16]} ({entry.rule_id} in {entry.path}) no longer matches"
+                )
     color = opts.color
     if color is None:
         color = opts.output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ

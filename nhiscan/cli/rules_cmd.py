@@ -53,7 +53,11 @@ def rules_test(packs: tuple[str, ...], config_path: str | None, engine: str) -> 
 
     config = load_config(config_path, search_root=Path.cwd())
     builtin_dir = builtin_rules_dir().resolve()
-    extra = [Path(p) for p in packs if Path(p).resolve().parent != builtin_dir]
+    configured = {p.resolve() for p in config.extend}
+    extra = [
+        Path(p) for p in packs
+        if Path(p).resolve().parent != builtin_dir and Path(p).resolve() not in configured
+    ]
     for p in packs:
         load_pack(Path(p))  # validates and names a bad pack
     ruleset = load_rules([*config.extend, *extra], disable=config.disable)

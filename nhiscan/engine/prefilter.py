@@ -69,6 +69,19 @@ class KeywordPrefilter:
 
 
 _FLAGS_EXACT = 0
+_MAX_HS_WIDTH = 300
+
+
+def max_width(pattern: str) -> int:
+    """Longest possible match of ``pattern`` (a large number when unbounded or unknown)."""
+    try:
+        import re._parser as sre_parse  # type: ignore[import-not-found]
+    except ImportError:  # pragma: no cover - Python 3.10
+        import sre_parse
+    try:
+        return int(sre_parse.parse(pattern).getwidth()[1])
+    except Exception:  # regex-only syntax
+        return 1 << 30
 _MODE_EXACT, _MODE_PREFILTER, _MODE_KEYWORDS = "exact", "prefilter", "keywords"
 
 
@@ -113,23 +126,51 @@ class HyperscanPrefilter:
 
     # -- building -------------------------------------------------------------------------
     def _compile(self, rules: tuple[Rule, ...]) -> tuple[Any, list[int]]:
+        """Every rule exactly where Hyperscan can; else in prefilter mode; else its keywords.
+
+        One combined compile is tried first (fast); only if Hyperscan rejects it are the rules
+        tried one by one to find which need a weaker mode.
+        """
         hs = self._hs
-        expressions: list[bytes] = []
-        flags: list[int] = []
-        ids: list[int] = []
-        for idx, rule in enumerate(rules):
-            pattern = rule.regex.encode()
-            chosen: list[tuple[bytes, int]] | None = None
+        literal_rules = {
+            idx for idx, r in enumerate(rules) if r.multiline or max_width(r.regex) > _MAX_HS_WIDTH
+        }
+        plan: dict[int, list[tuple[bytes, int]]] = {
+            idx: [(r.regex.encode(), _FLAGS_EXACT)] for idx, r in enumerate(rules) if idx not in literal_rules
+        }
+        try:
+            return self._build(plan, rules, literal_rules)
+        except hs.error:
+            pass
+        for idx in list(plan):
+            pattern = rules[idx].regex.encode()
             for flag in (_FLAGS_EXACT, hs.HS_FLAG_PREFILTER):
                 try:
                     hs.Database().compile(expressions=[pattern], ids=[0], elements=1, flags=[flag])
                 except hs.error:
                     continue
-                chosen = [(pattern, flag)]
+                plan[idx] = [(pattern, flag)]
                 break
-            if chosen is None:
-                chosen = [(_escape_literal(kw), hs.HS_FLAG_CASELESS) for kw in rule.keywords]
-            for expr, flag in chosen:
+            else:
+                del plan[idx]
+                literal_rules.add(idx)
+        return self._build(plan, rules, literal_rules)
+
+    def _build(
+        self,
+        plan: dict[int, list[tuple[bytes, int]]],
+        rules: tuple[Rule, ...],
+        literal_rules: set[int],
+    ) -> tuple[Any, list[int]]:
+        hs = self._hs
+        expressions: list[bytes] = []
+        flags: list[int] = []
+        ids: list[int] = []
+        for idx in range(len(rules)):
+            chosen = plan.get(idx)
+            if chosen is None and idx in literal_rules:
+                chosen = [(_escape_literal(kw), hs.HS_FLAG_CASELESS) for kw in rules[idx].keywords]
+            for expr, flag in chosen or ():
                 expressions.append(expr)
                 flags.append(flag)
                 ids.append(idx)

@@ -15,6 +15,7 @@ from nhiscan.engine.prefilter import (
     Prefilter,
     default_cache_dir,
     hyperscan_available,
+    max_width,
 )
 from nhiscan.engine.text import LineIndex, shannon_entropy
 from nhiscan.engine.validators import VALIDATORS
@@ -38,15 +39,7 @@ _NEXTLINE_ALLOW = regex.compile(rb"pragma:\s*allowlist[ -]nextline[ -]secret|nhi
 def _window(rule: Rule) -> int:
     """Upper bound on the rule's match length, from the pattern where it can be computed."""
     limit = _WINDOW_MULTILINE if rule.multiline else _WINDOW_SINGLE_LINE
-    try:
-        import re._parser as sre_parse  # type: ignore[import-not-found]
-    except ImportError:  # pragma: no cover - Python 3.10
-        import sre_parse
-    try:
-        width = int(sre_parse.parse(rule.regex).getwidth()[1])
-    except Exception:  # patterns using regex-only syntax: fall back to the bound
-        return limit
-    return max(16, min(width, limit))
+    return max(16, min(max_width(rule.regex), limit))
 
 
 @dataclass

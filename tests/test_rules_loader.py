@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from nhiscan.errors import RuleError
+from nhiscan.rules import load_pack, load_rules
+
+GOOD = '''
+[[rule]]
+id = "acme-token"
+name = "Acme token"
+provider = "Acme"
+nhi_kind = "saas-api-key"
+severity = "high"
+keywords = ["acme_"]
+regex = '\\b(acme_[a-z0-9]{20})\\b'
+examples = ["t = acme_0123456789abcdefghij"]
+'''
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    p = tmp_path / "pack.toml"
+    p.write_text(text)
+    return p
+
+
+def test_good_pack_loads(tmp_path: Path) -> None:
+    (rule,) = load_pack(write(tmp_path, GOOD))
+    assert rule.id == "acme-token" and rule.secret_group == 1 and rule.keywords == ("acme_",)
+
+
+@pytest.mark.parametrize(
+    "mutation, message",
+    [
+        (lambda t: t + "\n[[rule\n", "invalid TOML"),
+        (lambda t: t.replace('severity = "high"', 'severity = "urgent"'), "severity"),
+        (lambda t: t.replace('severity = "high"', 'severity = 3'), "'severity' has the wrong type"),
+        (lambda t: t.replace('keywords = ["acme_"]', "keywords = []"), "keywords"),
+        (lambda t: t.replace('keywords = ["acme_"]\n', ""), "missing required key 'keywords'"),
+        (lambda t: t.replace("{20})", "{20}"), "regex does not compile"),
+        (lambda t: t + 'colour = "red"\n', "unknown key 'colour'"),
+        (lambda t: t.replace('"acme-token"', '"Acme Token"'), "kebab-case"),
+        (lambda t: t.replace('nhi_kind = "saas-api-key"', 'nhi_kind = "robot"'), "unknown nhi_kind"),
+        (lambda t: t + 'checksum = "crc64"\n', "unknown checksum"),
+        (lambda t: t + "secret_group = 3\n", "secret_group"),
+    ],
+)
+def test_bad_packs_name_file_rule_and_reason(tmp_path: Path, mutation, message: str) -> None:
+    path = write(tmp_path, mutation(GOOD))
+    with pytest.raises(RuleError) as exc:
+        load_pack(path)
+    text = str(exc.value)
+    assert str(path) in text
+    assert message in text
+    assert "\n" not in text
+
+
+def test_duplicate_ids_across_packs(tmp_path: Path) -> None:
+    a = write(tmp_path, GOOD)
+    b = tmp_path / "b.toml"
+    b.write_text(GOOD)
+    with pytest.raises(RuleError, match="duplicate rule id"):
+        load_rules([a, b], builtin=False)
+
+
+def test_disable_unknown_rule_is_an_error() -> None:
+    with pytest.raises(RuleError, match="unknown rule id 'no-such-rule'"):
+        load_rules(disable=["no-such-rule"])
