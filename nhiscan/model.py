@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import enum
+import hashlib
 from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Iterable
 
 
 class Severity(str, enum.Enum):
@@ -201,3 +204,29 @@ class ScanReport:
     head_commit: str | None = None
     repository_uri: str | None = None
     incomplete: bool = False
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """The rules in force for one scan, in a stable order."""
+
+    rules: tuple[Rule, ...]
+
+    @cached_property
+    def by_id(self) -> dict[str, Rule]:
+        return {r.id: r for r in self.rules}
+
+    @cached_property
+    def digest(self) -> str:
+        """Hash of everything that affects matching: keys the compiled-database cache."""
+        h = hashlib.sha256()
+        for r in self.rules:
+            h.update(f"{r.id}\0{r.regex}\0{int(r.multiline)}\0{','.join(r.keywords)}\n".encode())
+        return h.hexdigest()
+
+    def without(self, ids: Iterable[str]) -> RuleSet:
+        drop = set(ids)
+        return RuleSet(tuple(r for r in self.rules if r.id not in drop))
+
+    def __len__(self) -> int:
+        return len(self.rules)

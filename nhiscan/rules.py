@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
-from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -14,7 +11,9 @@ import regex
 from nhiscan import tomlcompat
 from nhiscan.engine.validators import VALIDATORS
 from nhiscan.errors import RuleError
-from nhiscan.model import Confidence, NhiKind, Rule, Severity
+from nhiscan.model import Confidence, NhiKind, Rule, RuleSet, Severity
+
+__all__ = ["RuleSet", "builtin_rules_dir", "load_pack", "load_rules", "parse_rule"]
 
 _ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
@@ -53,32 +52,6 @@ def builtin_rules_dir() -> Path:
         if candidate.is_dir():
             return candidate
     raise RuleError(f"{here / '_rules'}: built-in rule packs are missing from the installation")
-
-
-@dataclass(frozen=True)
-class RuleSet:
-    """The rules in force for one scan, in a stable order."""
-
-    rules: tuple[Rule, ...]
-
-    @cached_property
-    def by_id(self) -> dict[str, Rule]:
-        return {r.id: r for r in self.rules}
-
-    @cached_property
-    def digest(self) -> str:
-        """Hash of everything that affects matching: keys the compiled-database cache."""
-        h = hashlib.sha256()
-        for r in self.rules:
-            h.update(f"{r.id}\0{r.regex}\0{int(r.multiline)}\0{','.join(r.keywords)}\n".encode())
-        return h.hexdigest()
-
-    def without(self, ids: Iterable[str]) -> RuleSet:
-        drop = set(ids)
-        return RuleSet(tuple(r for r in self.rules if r.id not in drop))
-
-    def __len__(self) -> int:
-        return len(self.rules)
 
 
 def _str_list(value: Any, where: str, key: str) -> tuple[str, ...]:

@@ -19,8 +19,7 @@ from nhiscan.engine.prefilter import (
 )
 from nhiscan.engine.text import LineIndex, shannon_entropy
 from nhiscan.engine.validators import VALIDATORS
-from nhiscan.model import Match, NhiKind, Rule
-from nhiscan.rules import RuleSet
+from nhiscan.model import Match, NhiKind, Rule, RuleSet
 
 Backend = Literal["auto", "hyperscan", "aho-corasick"]
 
