@@ -82,6 +82,9 @@ class Rule:
     description: str = ""
     references: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
+    priority: int = 0
+    """Overlap tie-break: a container format (a JWT, an .npmrc line, a database URL) sets -1 so
+    that a provider-specific rule matching the same value wins."""
     examples: tuple[str, ...] = ()
     negative_examples: tuple[str, ...] = ()
     source: str = ""

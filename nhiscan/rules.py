@@ -40,6 +40,7 @@ _OPTIONAL: dict[str, type | tuple[type, ...]] = {
     "description": str,
     "references": list,
     "tags": list,
+    "priority": int,
     "examples": list,
     "negative_examples": list,
 }
@@ -155,6 +156,7 @@ def parse_rule(raw: Any, *, source: str, index: int) -> Rule:
         description=raw.get("description", ""),
         references=_str_list(raw.get("references", []), where, "references"),
         tags=_str_list(raw.get("tags", []), where, "tags"),
+        priority=int(raw.get("priority", 0)),
         examples=_str_list(raw.get("examples", []), where, "examples"),
         negative_examples=_str_list(raw.get("negative_examples", []), where, "negative_examples"),
         source=source,

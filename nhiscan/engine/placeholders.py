@@ -8,7 +8,7 @@ import regex
 _PLACEHOLDER = regex.compile(
     rb"""(?ix)
     EXAMPLE                                  # AWS documentation keys and their kin
-    | x{5,} | \*{3,} | \.{3,} | \#{4,} | _{4,} | -{5,}
+    | x{5,} | \*{3,} | \.{3,} | \#{4,} | _{4,}
     | \$\{ | \{\{ | \}\} | %\( | \$\( | ^< | >$ | ^\$[A-Za-z_]
     | change[_-]?me | replace[_-]?me | your[_-]?(?:api[_-]?)?(?:key|token|secret|password)
     | placeholder | redacted | dummy | insert[_-]?(?:key|token|here) | \bfixme\b | \btodo\b
@@ -25,7 +25,7 @@ _CODE_REFERENCE = regex.compile(
     | ^[A-Z][A-Z0-9_]{2,}$                                      # CONSTANT_NAMES
     | ^[a-z][a-z0-9]*(?:[_-][a-z0-9]+)+$                         # snake_case and kebab-case words
     | ^(?:[a-z]+[A-Z][a-z]+)+[A-Za-z]*$                         # camelCase words
-    | ^/ | ^\./ | ^~/ | \.(?:json|ya?ml|toml|ini|txt|pem|key|crt|env|py|js)$   # file paths
+    | ^\. | ^/ | ^~/ | \.(?:json|ya?ml|toml|ini|txt|pem|key|crt|env|py|js)$   # file paths
     | ^https?://                                                # plain URLs
     | ^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$  # UUIDs (ids, not secrets)
     | ^(?:sha\d+|md5)[-:]                                       # digests with algorithm tag

@@ -130,7 +130,7 @@ class Scanner:
         if not raw:
             return result
         index = LineIndex(data)
-        candidates: list[tuple[_CompiledRule, Match]] = []
+        candidates: list[tuple[_CompiledRule, Match, int]] = []
         for crule, m in raw:
             match = self._confirm(crule, m, data, index)
             if match is None:
@@ -138,7 +138,7 @@ class Scanner:
             if _inline_allowed(data, index, m.start(), match.end):
                 result.allowed += 1
                 continue
-            candidates.append((crule, match))
+            candidates.append((crule, match, m.end() - m.start()))
         result.matches = _resolve_overlaps(candidates)
         return result
 
@@ -220,28 +220,33 @@ def _inline_allowed(data: bytes, index: LineIndex, start: int, end: int) -> bool
 
 
 def _resolve_overlaps(
-    candidates: list[tuple[_CompiledRule, Match]],
+    candidates: list[tuple[_CompiledRule, Match, int]],
 ) -> list[Match]:
     """One finding per secret: drop a less specific rule's match that overlaps a better one.
 
-    Specific (non-generic) rules beat generic ones; then higher confidence, then higher
-    severity, then the longer secret, then the rule id (for determinism).
+    Specific (non-generic) rules beat generic ones; then higher confidence; then higher
+    ``priority`` (container formats such as JWTs, ``.npmrc`` lines and database URLs set -1, so
+    the provider's own rule for the token inside wins); then the longer whole match (a rule that
+    also matched the provider's context around the same value is the more specific); then
+    higher severity, the longer secret, and the rule id.
     """
     if len(candidates) <= 1:
-        return [m for _, m in candidates]
+        return [m for _, m, _ in candidates]
 
-    def rank(item: tuple[_CompiledRule, Match]) -> tuple[int, int, int, int, str]:
-        c, m = item
+    def rank(item: tuple[_CompiledRule, Match, int]) -> tuple[int, int, int, int, int, int, str]:
+        c, m, whole = item
         return (
             1 if c.generic else 0,
             -c.rule.confidence.rank,
+            -c.rule.priority,
+            -whole,
             -c.rule.severity.rank,
             -(m.end - m.start),
             c.rule.id,
         )
 
     kept: list[Match] = []
-    for _, m in sorted(candidates, key=rank):
+    for _, m, _ in sorted(candidates, key=rank):
         if any(m.start < k.end and k.start < m.end for k in kept):
             continue
         kept.append(m)

@@ -99,7 +99,46 @@ def base64_decodes(token: bytes) -> bool:
             return False
 
 
+_BECH32_CHARSET = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
+
+
+def bech32(token: bytes) -> bool:
+    """BIP-173 bech32 checksum (age secret keys ``AGE-SECRET-KEY-1...``, Nostr ``nsec1...``)."""
+    text = token.decode("ascii", "replace").lower()
+    sep = text.rfind("1")
+    if sep < 1 or len(text) - sep < 7:
+        return False
+    hrp, data = text[:sep], text[sep + 1 :]
+    try:
+        values = [_BECH32_CHARSET.index(c) for c in data]
+    except ValueError:
+        return False
+    expanded = [ord(c) >> 5 for c in hrp] + [0] + [ord(c) & 31 for c in hrp]
+    generators = (0x3B6A57B2, 0x26508E6D, 0x1EA119FA, 0x3D4233DD, 0x2A1462B3)
+    chk = 1
+    for v in expanded + values:
+        top = chk >> 25
+        chk = (chk & 0x1FFFFFF) << 5 ^ v
+        for i in range(5):
+            chk ^= generators[i] if (top >> i) & 1 else 0
+    return chk == 1
+
+
+def basic_auth_base64(token: bytes) -> bool:
+    """Base64 of printable ``user:password`` (Docker ``auth``, npm ``_auth``)."""
+    cleaned = token.strip()
+    try:
+        raw = base64.b64decode(cleaned + b"=" * (-len(cleaned) % 4), validate=True)
+        text = raw.decode("utf-8")
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        return False
+    user, sep, password = text.partition(":")
+    return bool(sep and user and password and text.isprintable())
+
+
 VALIDATORS: dict[str, Validator] = {
+    "bech32": bech32,
+    "basic-auth-base64": basic_auth_base64,
     "github-crc32": crc32_base62_tail,
     "npm-crc32": crc32_base62_tail,
     "jwt": jwt_structure,

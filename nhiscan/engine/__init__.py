@@ -1,0 +1,1 @@
+"""The matching engine: bytes in, matches out. Knows nothing of files or git."""
