@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 
@@ -25,6 +25,22 @@ class KindMapping:
     controls: tuple[str, ...]
     cwe: tuple[int, ...]
     owasp: tuple[str, ...]
+    risk: str = ""
+    """Why a leak of this kind matters (our words; used in SARIF help)."""
+    remediation: str = ""
+    """How to revoke and rotate a credential of this kind."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class RuleOverride:
+    """Per-rule refinements kept in the mapping data (``[rules."id"]``)."""
+
+    controls: tuple[str, ...] = ()
+    """Extra controls."""
+    cwe: tuple[int, ...] | None = None
+    """Replaces the CWE ids of the rule and its kind."""
+    owasp: tuple[str, ...] | None = None
+    """Replaces the OWASP NHI Top 10 items of the kind."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -39,18 +55,28 @@ class ControlMapping:
     kinds: dict[NhiKind, KindMapping]
     owasp: dict[str, str]
     cwe: dict[int, str]
+    rules: dict[str, RuleOverride] = field(default_factory=dict)
 
     def controls_for(self, rule: Rule, *, from_history: bool = False) -> tuple[str, ...]:
         """Controls a finding of ``rule`` bears on, in Annex A order, without duplicates."""
+        override = self.rules.get(rule.id)
         ids = [*self.baseline, *self.kinds[rule.nhi_kind].controls, *rule.controls]
+        if override is not None:
+            ids.extend(override.controls)
         if from_history:
             ids.extend(self.history)
         return tuple(sorted(set(ids), key=control_sort_key))
 
     def cwe_for(self, rule: Rule) -> tuple[int, ...]:
+        override = self.rules.get(rule.id)
+        if override is not None and override.cwe is not None:
+            return override.cwe
         return rule.cwe or self.kinds[rule.nhi_kind].cwe
 
     def owasp_for(self, rule: Rule) -> tuple[str, ...]:
+        override = self.rules.get(rule.id)
+        if override is not None and override.owasp is not None:
+            return override.owasp
         return self.kinds[rule.nhi_kind].owasp
 
 
@@ -74,8 +100,18 @@ def load_mapping() -> ControlMapping:
             controls=tuple(v["controls"]),
             cwe=tuple(v["cwe"]),
             owasp=tuple(v["owasp"]),
+            risk=v.get("risk", ""),
+            remediation=v.get("remediation", ""),
         )
         for k, v in doc["kinds"].items()
+    }
+    overrides = {
+        rid: RuleOverride(
+            controls=tuple(v.get("controls", ())),
+            cwe=tuple(v["cwe"]) if "cwe" in v else None,
+            owasp=tuple(v["owasp"]) if "owasp" in v else None,
+        )
+        for rid, v in doc.get("rules", {}).items()
     }
     return ControlMapping(
         version=doc["version"],
@@ -88,4 +124,5 @@ def load_mapping() -> ControlMapping:
         kinds=kinds,
         owasp=dict(doc["owasp"]),
         cwe={int(k): v for k, v in doc["cwe"].items()},
+        rules=overrides,
     )
