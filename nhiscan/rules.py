@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
+import os
 import re
+import tempfile
 from pathlib import Path
 from typing import Any, Iterable
 
 import regex
 
-from nhiscan import tomlcompat
+from nhiscan import __version__, tomlcompat
 from nhiscan.engine.validators import VALIDATORS
 from nhiscan.errors import RuleError
 from nhiscan.model import Confidence, NhiKind, Rule, RuleSet, Severity
 
 __all__ = ["RuleSet", "builtin_rules_dir", "load_pack", "load_rules", "parse_rule"]
 
+_SCHEMA = 2  # bump when Rule's fields change, to invalidate cached packs
 _ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 _REQUIRED: dict[str, type | tuple[type, ...]] = {
@@ -163,8 +169,42 @@ def parse_rule(raw: Any, *, source: str, index: int) -> Rule:
     )
 
 
+_TUPLE_FIELDS = (
+    "keywords", "allow_regexes", "controls", "cwe", "references", "tags", "examples", "negative_examples",
+)
+
+
+def _rule_to_json(rule: Rule) -> dict[str, Any]:
+    d = dataclasses.asdict(rule)
+    for key in ("nhi_kind", "severity", "confidence"):
+        d[key] = d[key].value
+    return d
+
+
+def _rule_from_json(d: dict[str, Any]) -> Rule:
+    d = dict(d)
+    d["nhi_kind"] = NhiKind(d["nhi_kind"])
+    d["severity"] = Severity(d["severity"])
+    d["confidence"] = Confidence(d["confidence"])
+    for key in _TUPLE_FIELDS:
+        d[key] = tuple(d[key])
+    return Rule(**d)
+
+
+def _cache_dir() -> Path | None:
+    explicit = os.environ.get("NHISCAN_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or (str(Path.home() / ".cache") if Path.home() else "")
+    return Path(base) / "nhiscan" if base else None
+
+
 def load_pack(path: Path, *, display: str | None = None) -> list[Rule]:
-    """Parse one TOML rule pack."""
+    """Parse and validate one TOML rule pack.
+
+    Validating compiles every regex, which costs more than a pre-commit hook can spend; the
+    validated rules are therefore cached as JSON keyed by the pack's content hash.
+    """
     name = display or str(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -172,6 +212,28 @@ def load_pack(path: Path, *, display: str | None = None) -> list[Rule]:
         raise RuleError(f"{name}: rule pack not found") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise RuleError(f"{name}: cannot read rule pack: {exc}") from None
+    key = hashlib.sha256(f"{__version__}\0{name}\0{_SCHEMA}\0{text}".encode()).hexdigest()[:32]
+    cache = _cache_dir()
+    cache_file = cache / f"rules-{key}.json" if cache else None
+    if cache_file is not None:
+        try:
+            return [_rule_from_json(d) for d in json.loads(cache_file.read_text(encoding="utf-8"))]
+        except (OSError, ValueError, TypeError, KeyError):
+            pass
+    rules = _parse_pack(text, name)
+    if cache_file is not None:
+        try:
+            cache_file.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=cache_file.parent, prefix=".rules-")
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump([_rule_to_json(r) for r in rules], fh)
+            os.replace(tmp, cache_file)
+        except OSError:
+            pass  # no cache: the next run validates again
+    return rules
+
+
+def _parse_pack(text: str, name: str) -> list[Rule]:
     try:
         doc = tomlcompat.loads(text)
     except tomlcompat.TOMLDecodeError as exc:
