@@ -141,3 +141,35 @@ def test_huge_single_line_is_scanned(scanner: Scanner) -> None:
 def test_load_rules_includes_builtin_packs() -> None:
     rules = load_rules()
     assert "generic-credential" in rules.by_id
+
+
+def _reference_position(data: bytes, off: int) -> tuple[int, int]:
+    """Naive line/column: walk every byte (CRLF, LF and lone CR end lines)."""
+    line, start, i = 1, 0, 0
+    while i < off:
+        c = data[i : i + 1]
+        if c == b"\n":
+            line, start = line + 1, i + 1
+        elif c == b"\r":
+            if data[i + 1 : i + 2] == b"\n":
+                if i + 1 < off:
+                    line, start = line + 1, i + 2
+                    i += 1
+            else:
+                line, start = line + 1, i + 1
+        i += 1
+    return line, len(data[start:off].decode("utf-8", "replace")) + 1
+
+
+from hypothesis import given, strategies as st  # noqa: E402
+
+
+@given(
+    st.binary(max_size=40).map(lambda b: bytes(b"ab\r\n\xc3\xa9"[x % 6] for x in b)),
+    st.lists(st.integers(0, 40), max_size=5),
+)
+def test_line_index_matches_a_naive_walk(data: bytes, offsets: list[int]) -> None:
+    idx = LineIndex(data)
+    for off in offsets:
+        off = min(off, len(data))
+        assert idx.position(off) == _reference_position(data, off)

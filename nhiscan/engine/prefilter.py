@@ -69,7 +69,10 @@ class KeywordPrefilter:
 
 
 _FLAGS_EXACT = 0
-_MAX_HS_WIDTH = 300
+_MAX_HS_WIDTH = 700
+_MAX_HS_PREFILTER_WIDTH = 2000
+# Part of the cache key: change it whenever the way rules become Hyperscan expressions changes.
+_DB_LAYOUT = f"v3-{_MAX_HS_WIDTH}-{_MAX_HS_PREFILTER_WIDTH}"
 
 
 def max_width(pattern: str) -> int:
@@ -111,7 +114,7 @@ class HyperscanPrefilter:
 
         self._hs = hyperscan
         key = hashlib.sha256(
-            f"{digest}\0{hyperscan.__version__}\0{platform.machine()}\0v2".encode()
+            f"{digest}\0{hyperscan.__version__}\0{platform.machine()}\0{_DB_LAYOUT}".encode()
         ).hexdigest()[:32]
         cache_file = (cache_dir / f"hs-{key}.db") if cache_dir else None
         loaded = self._load(cache_file) if cache_file else None
@@ -132,12 +135,17 @@ class HyperscanPrefilter:
         tried one by one to find which need a weaker mode.
         """
         hs = self._hs
-        literal_rules = {
-            idx for idx, r in enumerate(rules) if r.multiline or max_width(r.regex) > _MAX_HS_WIDTH
-        }
-        plan: dict[int, list[tuple[bytes, int]]] = {
-            idx: [(r.regex.encode(), _FLAGS_EXACT)] for idx, r in enumerate(rules) if idx not in literal_rules
-        }
+        literal_rules: set[int] = set()
+        plan: dict[int, list[tuple[bytes, int]]] = {}
+        for idx, rule in enumerate(rules):
+            width = max_width(rule.regex)
+            if rule.multiline and width > _MAX_HS_PREFILTER_WIDTH:
+                # PEM blocks and the like: slow to build, and their keywords are distinctive.
+                literal_rules.add(idx)
+            elif rule.multiline or width > _MAX_HS_WIDTH:
+                plan[idx] = [(rule.regex.encode(), hs.HS_FLAG_PREFILTER)]
+            else:
+                plan[idx] = [(rule.regex.encode(), _FLAGS_EXACT)]
         try:
             return self._build(plan, rules, literal_rules)
         except hs.error:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import bisect
 import codecs
 import math
 from collections import Counter
@@ -47,57 +46,64 @@ def shannon_entropy(value: bytes) -> float:
 
 
 class LineIndex:
-    """Maps byte offsets to 1-based (line, column); ``\\r\\n``, ``\\n`` and ``\\r`` end lines.
+    """Maps byte offsets to 1-based (line, column); ``\r\n``, ``\n`` and ``\r`` end lines.
 
-    Built lazily, only for blobs that have a finding.
+    Computed on demand by counting line breaks (C speed) from the previous query, since a blob
+    has few findings; nothing is built for a blob without one.
     """
 
     def __init__(self, data: bytes) -> None:
         self._data = data
-        starts = [0]
-        find = data.find
-        pos = 0
-        # One pass over the newlines; CR-only files are rare, handle them in a second pass.
-        while True:
-            i = find(b"\n", pos)
-            if i < 0:
-                break
-            starts.append(i + 1)
-            pos = i + 1
-        if b"\r" in data:
-            cr_starts = [
-                i + 1
-                for i in _find_all(data, b"\r")
-                if i + 1 >= len(data) or data[i + 1] != 0x0A
-            ]
-            if cr_starts:
-                starts = sorted(set(starts).union(cr_starts))
-        self._starts = starts
+        self._has_cr = b"\r" in data
+        self._last_offset = 0
+        self._last_line = 1
+
+    def _breaks(self, lo: int, hi: int) -> int:
+        data = self._data
+        n = data.count(b"\n", lo, hi)
+        if self._has_cr:
+            n += data.count(b"\r", lo, hi) - data.count(b"\r\n", lo, hi)
+            # A CRLF split by ``hi`` counts its CR as a break: undo that.
+            if hi > lo and data[hi - 1 : hi] == b"\r" and data[hi : hi + 1] == b"\n":
+                n -= 1
+        return n
 
     def line_of(self, offset: int) -> int:
-        return bisect.bisect_right(self._starts, offset)
+        if offset >= self._last_offset:
+            line = self._last_line + self._breaks(self._last_offset, offset)
+        else:
+            line = 1 + self._breaks(0, offset)
+        self._last_offset, self._last_line = offset, line
+        return line
+
+    def line_start(self, offset: int) -> int:
+        data = self._data
+        start = data.rfind(b"\n", 0, offset) + 1
+        if self._has_cr:
+            # A CR ends a line unless an LF follows it (then the LF does).
+            cr = data.rfind(b"\r", 0, offset)
+            while cr + 1 > start:
+                if data[cr + 1 : cr + 2] != b"\n":
+                    start = cr + 1
+                    break
+                cr = data.rfind(b"\r", 0, cr)
+        return start
 
     def position(self, offset: int) -> tuple[int, int]:
         """1-based line and 1-based column (in Unicode code points) of ``offset``."""
         line = self.line_of(offset)
-        start = self._starts[line - 1]
+        start = self.line_start(offset)
         column = len(self._data[start:offset].decode("utf-8", "replace")) + 1
         return line, column
 
     def line_bounds(self, offset: int) -> tuple[int, int]:
         """Byte range of the line holding ``offset`` (without its terminator)."""
-        line = self.line_of(offset)
-        start = self._starts[line - 1]
-        end = self._starts[line] if line < len(self._starts) else len(self._data)
-        while end > start and self._data[end - 1] in (0x0A, 0x0D):
-            end -= 1
+        data = self._data
+        start = self.line_start(offset)
+        end = data.find(b"\n", offset)
+        end = len(data) if end < 0 else end
+        if self._has_cr:
+            cr = data.find(b"\r", offset, end)
+            if cr >= 0:
+                end = cr
         return start, end
-
-
-def _find_all(data: bytes, needle: bytes) -> list[int]:
-    out = []
-    pos = data.find(needle)
-    while pos >= 0:
-        out.append(pos)
-        pos = data.find(needle, pos + 1)
-    return out
