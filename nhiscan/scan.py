@@ -5,6 +5,7 @@ Flow: source -> engine -> finding (mapping) -> allow/baseline filters -> ScanRep
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -14,12 +15,12 @@ from typing import Callable, Iterable
 
 from nhiscan.config import Config
 from nhiscan.engine.scanner import Backend, Scanner
-from nhiscan.engine.text import normalize
+from nhiscan.engine.text import LineIndex, has_bom, is_binary, normalize
 from nhiscan.mapping.controls import ControlMapping, load_mapping
 from nhiscan.mapping.identity import make_finding
 from nhiscan.model import CommitInfo, Finding, Match, ReadError, ScanReport, Skipped, Stats
 from nhiscan.rules import RuleSet, load_rules
-from nhiscan.sources.files import FileEntry, list_files, read_file
+from nhiscan.sources.files import FileEntry, list_files, read_chunks, read_file
 from nhiscan.sources.gitcmd import work_tree_root
 
 Progress = Callable[[int, int], None]
@@ -90,12 +91,78 @@ def scan_bytes(scanner: Scanner, path: str, data: bytes) -> BlobOutcome:
 
 def _scan_entry(scanner: Scanner, entry: FileEntry, max_size: int) -> BlobOutcome:
     try:
+        if entry.size > CHUNK_BYTES:
+            return _scan_in_chunks(scanner, entry, max_size)
         data = read_file(entry, max_size)
     except ValueError as exc:
         return BlobOutcome(path=entry.path, size=entry.size, skipped=str(exc))
+    except FileNotFoundError:
+        return BlobOutcome(path=entry.path, size=entry.size, skipped="deleted during the scan")
     except OSError as exc:
         return BlobOutcome(path=entry.path, size=entry.size, error=exc.strerror or str(exc))
     return scan_bytes(scanner, entry.path, data)
+
+
+# Files above CHUNK_BYTES are scanned piece by piece in bounded memory. Each piece is scanned
+# with the CARRY_BYTES that follow it (cut at a line start), so a match of up to CARRY_BYTES
+# that straddles two pieces is found whole, once.
+CHUNK_BYTES = 32 * 1024 * 1024
+CARRY_BYTES = 64 * 1024
+
+
+def _scan_in_chunks(scanner: Scanner, entry: FileEntry, max_size: int) -> BlobOutcome:
+    matches: list[Match] = []
+    warnings: list[str] = []
+    allowed = timeouts = 0
+    base_offset = base_line = 0
+    buf = b""
+    pieces = read_chunks(entry, max_size, CHUNK_BYTES)
+    pending = next(pieces, b"")
+    first = True
+    while pending or buf:
+        buf += pending
+        pending = next(pieces, b"")
+        last = not pending
+        if first:
+            first = False
+            if has_bom(buf):
+                # Text with a byte-order mark is decoded as a whole (bounded by
+                # --max-file-size): UTF-16/32 cannot be cut at any byte.
+                rest = b"".join([pending, *pieces])
+                return scan_bytes(scanner, entry.path, buf + rest)
+            if is_binary(buf):
+                return BlobOutcome(path=entry.path, size=entry.size, skipped="binary")
+        if last:
+            cut = len(buf)
+        else:
+            cut = buf.rfind(b"\n", 0, len(buf) - CARRY_BYTES) + 1
+            if cut <= 0:  # one enormous line: cut inside it (columns after it are relative)
+                cut = len(buf) - CARRY_BYTES
+        result = scanner.scan(buf, label=entry.path)
+        allowed += result.allowed
+        timeouts += result.timeouts
+        warnings.extend(result.warnings)
+        for m in result.matches:
+            if m.start >= cut:
+                continue  # found again, whole, in the next piece
+            matches.append(
+                dataclasses.replace(
+                    m,
+                    start=m.start + base_offset,
+                    end=m.end + base_offset,
+                    line=m.line + base_line,
+                    end_line=m.end_line + base_line,
+                )
+            )
+        base_line += LineIndex(buf).line_of(cut) - 1
+        base_offset += cut
+        buf = buf[cut:]
+        if last:
+            break
+    return BlobOutcome(
+        path=entry.path, size=entry.size, matches=tuple(matches), allowed=allowed,
+        warnings=tuple(warnings), timeouts=timeouts,
+    )
 
 
 # -- worker process state -------------------------------------------------------------------
@@ -141,11 +208,13 @@ def iter_outcomes(
         for e in entries:
             yield _scan_entry(scanner, e, max_size)
         return
-    with ProcessPoolExecutor(
-        max_workers=jobs, initializer=_init_worker, initargs=(ruleset, options)
-    ) as pool:
+    pool = ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=(ruleset, options))
+    try:
         for batch in pool.map(_scan_batch, _batches(entries), [max_size] * len(entries)):
             yield from batch
+    finally:
+        # On Ctrl-C (or any error) drop the queued batches instead of running them all.
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 class ReportBuilder:

@@ -32,9 +32,16 @@ def normalize(data: bytes) -> bytes | None:
                 return data[len(bom) :].decode(encoding).encode("utf-8", "surrogatepass")
             except UnicodeDecodeError:
                 return None
-    if b"\0" in data[:SNIFF_BYTES]:
-        return None
-    return data
+    return None if is_binary(data) else data
+
+
+def has_bom(data: bytes) -> bool:
+    return any(data.startswith(bom) for bom, _ in _BOMS)
+
+
+def is_binary(data: bytes) -> bool:
+    """A NUL byte in the first 8 KB (after any BOM has been handled)."""
+    return b"\0" in data[:SNIFF_BYTES]
 
 
 def shannon_entropy(value: bytes) -> float:

@@ -147,12 +147,8 @@ def _walk(top: str, errors: list[ReadError], root: Path) -> Iterator[str]:
             yield os.path.join(dirpath, name)
 
 
-def read_file(entry: FileEntry, max_size: int) -> bytes:
-    """Read a regular file without following links or blocking on special files.
-
-    Raises OSError for unreadable files; ValueError if it changed into something else or
-    grew past ``max_size`` since it was listed.
-    """
+def _open_regular(entry: FileEntry, max_size: int) -> int:
+    """Open without following links or blocking on special files; checks it is still regular."""
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
     try:
         fd = os.open(entry.fspath, flags)
@@ -166,17 +162,34 @@ def read_file(entry: FileEntry, max_size: int) -> bytes:
             raise ValueError("is no longer a regular file")
         if st.st_size > max_size:
             raise ValueError(f"grew past --max-file-size ({st.st_size} bytes)")
-        chunks = []
-        remaining = max_size + 1
-        while remaining > 0:
-            chunk = os.read(fd, min(remaining, 1 << 22))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            remaining -= len(chunk)
-        data = b"".join(chunks)
-        if len(data) > max_size:
-            raise ValueError("grew past --max-file-size while being read")
-        return data
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def read_file(entry: FileEntry, max_size: int) -> bytes:
+    """Read a whole regular file.
+
+    Raises OSError for unreadable files (FileNotFoundError if it vanished); ValueError if it
+    changed into something else or grew past ``max_size`` since it was listed.
+    """
+    chunks = list(read_chunks(entry, max_size, 1 << 22))
+    return b"".join(chunks)
+
+
+def read_chunks(entry: FileEntry, max_size: int, chunk_size: int) -> Iterator[bytes]:
+    """The file's bytes in pieces of ``chunk_size`` (the last may be shorter), bounded memory."""
+    fd = _open_regular(entry, max_size)
+    try:
+        total = 0
+        while True:
+            piece = os.read(fd, chunk_size)
+            if not piece:
+                return
+            total += len(piece)
+            if total > max_size:
+                raise ValueError("grew past --max-file-size while being read")
+            yield piece
     finally:
         os.close(fd)
