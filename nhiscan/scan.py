@@ -8,7 +8,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
@@ -208,6 +207,8 @@ def iter_outcomes(
         for e in entries:
             yield _scan_entry(scanner, e, max_size)
         return
+    from concurrent.futures import ProcessPoolExecutor  # not imported by small scans (pre-commit)
+
     pool = ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=(ruleset, options))
     try:
         for batch in pool.map(_scan_batch, _batches(entries), [max_size] * len(entries)):
