@@ -77,6 +77,10 @@ def prepare(opts: CommonOptions, search_root: Path) -> tuple[Any, Any, Any, Any]
     from nhiscan.scan import EngineOptions, build_ruleset, build_scanner
 
     config = load_config(opts.config_path, search_root=search_root)
+    if opts.max_file_size is not None:  # the command line wins over the config file
+        import dataclasses
+
+        config = dataclasses.replace(config, max_file_size=opts.max_file_size)
     ruleset = build_ruleset(config)
     engine = EngineOptions(backend=opts.engine, regex_timeout=config.regex_timeout)  # type: ignore[arg-type]
     scanner = build_scanner(ruleset, engine)

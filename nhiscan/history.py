@@ -1,0 +1,423 @@
+"""Library entry points for git sources: the history sweep, commit ranges and staged changes.
+
+Flow: :mod:`nhiscan.sources.git` (bytes and where they live) -> engine -> ReportBuilder.
+
+The sweep scans every unique blob once, in pack order, spread over worker processes that each
+read their own share through their own ``git cat-file`` (no blob content crosses a process
+boundary). Only the blobs with findings are then placed in history (path, introducing commit,
+how many commits hold them), so a large repository with few findings pays for one read of
+its objects plus one ``git log --raw`` pass.
+
+A finding is identified, as everywhere, by rule + path + secret: a secret that stays at one
+path across many commits (and many versions of the file) is one finding carrying the first
+commit that put it there and the number of commits that hold it. A file renamed with its
+secret is a new path, so a new finding whose commit is the rename.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from nhiscan.config import Config
+from nhiscan.engine.scanner import Scanner
+from nhiscan.errors import GitError
+from nhiscan.model import Finding, Match, ReadError, ScanReport, Skipped
+from nhiscan.rules import RuleSet
+from nhiscan.scan import BlobOutcome, EngineOptions, ReportBuilder, build_scanner, scan_bytes
+from nhiscan.sources.git import (
+    BlobTooLarge,
+    CatFile,
+    FileChange,
+    HistoryMap,
+    RepoInfo,
+    commit_changes,
+    list_blobs,
+    list_commits,
+    locate_blobs,
+    open_repo,
+    staged_changes,
+    stream_blobs,
+)
+
+# Below this much blob content a process pool costs more than it saves.
+_PARALLEL_MIN_BYTES = 16 * 1024 * 1024
+# Work units for the pool: contiguous runs of the pack-ordered listing.
+_CHUNK_BYTES = 8 * 1024 * 1024
+_CHUNK_BLOBS = 4096
+_UNREADABLE = "cannot read this object (corrupt or missing); run git fsck"
+
+
+# ---- scanning blobs ---------------------------------------------------------------------------
+
+@dataclass(kw_only=True)
+class _SweepResult:
+    """What scanning a set of blobs produced; only blobs with matches are kept."""
+
+    found: dict[str, tuple[int, tuple[Match, ...]]] = field(default_factory=dict)
+    scanned: int = 0
+    bytes: int = 0
+    binary: int = 0
+    allowed: int = 0
+    timeouts: int = 0
+    unreadable: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def merge(self, other: _SweepResult) -> None:
+        self.found.update(other.found)
+        self.scanned += other.scanned
+        self.bytes += other.bytes
+        self.binary += other.binary
+        self.allowed += other.allowed
+        self.timeouts += other.timeouts
+        self.unreadable.extend(other.unreadable)
+        self.warnings.extend(other.warnings)
+
+
+def _scan_blobs(scanner: Scanner, root: str, chunk: list[tuple[str, int]]) -> _SweepResult:
+    res = _SweepResult()
+    for oid, data in stream_blobs(Path(root), [oid for oid, _ in chunk]):
+        if data is None:
+            res.unreadable.append(oid)
+            continue
+        outcome = scan_bytes(scanner, f"blob {oid}", data)
+        if outcome.skipped is not None:
+            res.binary += 1
+            continue
+        res.scanned += 1
+        res.bytes += len(data)
+        res.allowed += outcome.allowed
+        res.timeouts += outcome.timeouts
+        res.warnings.extend(outcome.warnings)
+        if outcome.matches:
+            res.found[oid] = (len(data), outcome.matches)
+    return res
+
+
+_WORKER: Scanner | None = None
+
+
+def _init_worker(ruleset: RuleSet, options: EngineOptions) -> None:
+    global _WORKER
+    _WORKER = build_scanner(ruleset, options)
+
+
+def _worker_scan(root: str, chunk: list[tuple[str, int]]) -> _SweepResult:
+    assert _WORKER is not None
+    return _scan_blobs(_WORKER, root, chunk)
+
+
+def _chunks(blobs: list[tuple[str, int]]) -> list[list[tuple[str, int]]]:
+    out: list[list[tuple[str, int]]] = []
+    cur: list[tuple[str, int]] = []
+    size = 0
+    for b in blobs:
+        cur.append(b)
+        size += b[1]
+        if size >= _CHUNK_BYTES or len(cur) >= _CHUNK_BLOBS:
+            out.append(cur)
+            cur, size = [], 0
+    if cur:
+        out.append(cur)
+    return out
+
+
+class _Progress:
+    """A one-line progress bar on stderr (only when asked for: the CLI decides on a terminal)."""
+
+    def __init__(self, enabled: bool, total: int, label: str) -> None:
+        self.enabled = enabled and total > 0
+        self.total = total
+        self.label = label
+        self.done = 0
+        self.started = time.monotonic()
+        self._last = 0.0
+
+    def advance(self, n: int) -> None:
+        self.done += n
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if now - self._last < 0.1 and self.done < self.total:
+            return
+        self._last = now
+        frac = min(1.0, self.done / self.total)
+        width = 30
+        bar = "#" * int(frac * width)
+        mb = 1024 * 1024
+        sys.stderr.write(
+            f"\r{self.label} [{bar:<{width}}] {frac * 100:3.0f}% "
+            f"{self.done / mb:,.0f}/{self.total / mb:,.0f} MB {now - self.started:.0f} s"
+        )
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
+
+
+def _scan_all(
+    info: RepoInfo,
+    blobs: list[tuple[str, int]],
+    *,
+    scanner: Scanner,
+    ruleset: RuleSet,
+    options: EngineOptions,
+    jobs: int,
+    progress: bool,
+) -> _SweepResult:
+    total = sum(size for _, size in blobs)
+    bar = _Progress(progress, total, "scanning history")
+    result = _SweepResult()
+    root = str(info.root)
+    try:
+        if jobs <= 1 or total < _PARALLEL_MIN_BYTES or len(blobs) < 2:
+            for chunk in _chunks(blobs):
+                result.merge(_scan_blobs(scanner, root, chunk))
+                bar.advance(sum(size for _, size in chunk))
+            return result
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        chunks = _chunks(blobs)
+        pool = ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=(ruleset, options))
+        try:
+            futures = {pool.submit(_worker_scan, root, c): sum(s for _, s in c) for c in chunks}
+            for fut in as_completed(futures):
+                result.merge(fut.result())
+                bar.advance(futures[fut])
+        finally:
+            # On Ctrl-C (or any error) drop the queued chunks instead of running them all.
+            pool.shutdown(wait=True, cancel_futures=True)
+        return result
+    finally:
+        bar.close()
+
+
+# ---- the history sweep ------------------------------------------------------------------------
+
+def _place_findings(
+    builder: ReportBuilder,
+    sweep: _SweepResult,
+    where: HistoryMap,
+) -> tuple[list[Finding], int]:
+    """One finding per (rule, path, secret): its first commit, and the commits holding it.
+
+    Returns the findings and the number of blobs with matches that no ref reaches.
+    """
+    best: dict[str, tuple[int, Finding]] = {}
+    counts: dict[str, int] = {}
+    dangling = 0
+    config = builder.config
+    for oid, (size, matches) in sweep.found.items():
+        placements = where.placements.get(oid)
+        if not placements:
+            dangling += 1
+            continue
+        for p in placements:
+            if config.is_excluded(p.path):
+                builder.stats.skip("excluded")
+                continue
+            outcome = BlobOutcome(path=p.path, size=size, matches=matches)
+            seen: set[str] = set()
+            for f in builder.add(outcome, commit=p.commit, from_history=True):
+                if f.fingerprint not in seen:
+                    seen.add(f.fingerprint)
+                    counts[f.fingerprint] = counts.get(f.fingerprint, 0) + p.commits
+                current = best.get(f.fingerprint)
+                if current is None or p.order < current[0]:
+                    best[f.fingerprint] = (p.order, f)
+    findings = [
+        dataclasses.replace(f, commits_count=max(1, counts.get(fp, 1)))
+        for fp, (_, f) in best.items()
+    ]
+    return findings, dangling
+
+
+def scan_history(
+    repo: Path,
+    *,
+    config: Config,
+    ruleset: RuleSet,
+    scanner: Scanner,
+    options: EngineOptions,
+    jobs: int,
+    rev_args: list[str] | None,
+    progress: bool,
+) -> ScanReport:
+    """Sweep every blob reachable from any ref, or (with ``rev_args``) what those commits add."""
+    started = time.monotonic()
+    info = open_repo(repo)
+    if rev_args is not None:
+        return _scan_range(info, rev_args, config=config, ruleset=ruleset, scanner=scanner, started=started)
+    builder = ReportBuilder(ruleset=ruleset, config=config)
+    if info.shallow:
+        builder.warnings.append(
+            f"{repo}: shallow clone: history before its oldest fetched commits is not scanned, "
+            "and those commits count as introducing every file they hold (git fetch --unshallow "
+            "for a full sweep)"
+        )
+    listing = list_blobs(info)
+    max_size = config.max_file_size
+    to_scan = [(oid, size) for oid, size in listing.blobs if size <= max_size]
+    too_large = {oid: size for oid, size in listing.blobs if size > max_size}
+    sweep = _scan_all(
+        info, to_scan, scanner=scanner, ruleset=ruleset, options=options, jobs=jobs, progress=progress
+    )
+    sweep.unreadable.extend(listing.unreadable)
+
+    interesting = set(sweep.found) | set(sweep.unreadable)
+    if interesting:
+        interesting |= set(too_large)
+    where = locate_blobs(info, interesting)
+
+    findings, dangling = _place_findings(builder, sweep, where)
+    builder.findings = findings
+    for oid in sorted(set(sweep.unreadable)):
+        placed = where.placements.get(oid)
+        name = f"{placed[0].path} (blob {oid[:12]})" if placed else f"object {oid}"
+        builder.error(ReadError(path=name, message=_UNREADABLE))
+    for oid, size in too_large.items():
+        placed = where.placements.get(oid)
+        if interesting and not placed:
+            continue  # not reachable from any ref
+        name = f"{placed[0].path} (blob {oid[:12]})" if placed else f"blob {oid}"
+        builder.skip(Skipped(path=name, reason=f"larger than --max-file-size ({size} bytes)"))
+    if dangling:
+        builder.warnings.append(
+            f"{dangling} blob{'s' if dangling != 1 else ''} with possible secrets "
+            f"{'are' if dangling != 1 else 'is'} in the object store but reachable from no ref "
+            "(left by a rebase, amend or reset); not reported. They are local only, until "
+            "git gc prunes them"
+        )
+    if sweep.binary:
+        builder.stats.skipped["binary"] = builder.stats.skipped.get("binary", 0) + sweep.binary
+        builder.warnings.append(f"skipped {sweep.binary} binary blob{'s' if sweep.binary != 1 else ''}")
+    builder.warnings.extend(sweep.warnings)
+
+    report = builder.report(source_kind="git", root=str(info.root), started=started)
+    st = report.stats
+    st.files = sweep.scanned
+    st.blobs = sweep.scanned
+    st.bytes = sweep.bytes
+    st.allowed += sweep.allowed  # inline directives, counted once per blob
+    st.timeouts = sweep.timeouts
+    st.commits = where.commits
+    report.head_commit = info.head
+    return report
+
+
+# ---- commit ranges and staged changes ---------------------------------------------------------
+
+class _ChangeScanner:
+    """Scans changed files whole and keeps the matches that touch an added line."""
+
+    def __init__(self, info: RepoInfo, builder: ReportBuilder, scanner: Scanner, max_size: int) -> None:
+        self.builder = builder
+        self.scanner = scanner
+        self.max_size = max_size
+        self.cat = CatFile(info.root)
+        self.blobs: set[str] = set()
+        self._cache: dict[str, BlobOutcome | None] = {}
+
+    def close(self) -> None:
+        self.cat.close()
+
+    def _outcome(self, change: FileChange) -> BlobOutcome | None:
+        if change.oid in self._cache:
+            cached = self._cache[change.oid]
+            return dataclasses.replace(cached, path=change.path) if cached is not None else None
+        try:
+            data = self.cat.get(change.oid, self.max_size)
+        except BlobTooLarge as exc:
+            self.builder.skip(
+                Skipped(path=change.path, reason=f"larger than --max-file-size ({exc.size} bytes)")
+            )
+            return None
+        if data is None:
+            self.builder.error(ReadError(path=change.path, message=f"blob {change.oid[:12]}: {_UNREADABLE}"))
+            return None
+        self.blobs.add(change.oid)
+        outcome = scan_bytes(self.scanner, change.path, data)
+        if len(self._cache) > 512:
+            self._cache.clear()
+        self._cache[change.oid] = outcome
+        return outcome
+
+    def scan(self, change: FileChange, *, from_history: bool) -> list[Finding]:
+        if self.builder.config.is_excluded(change.path):
+            self.builder.stats.skip("excluded")
+            return []
+        outcome = self._outcome(change)
+        if outcome is None:
+            return []
+        added = change.added
+        if added is not None and outcome.skipped is None:
+            kept = tuple(
+                m for m in outcome.matches
+                if any(line in added for line in range(m.line, m.end_line + 1))
+            )
+            outcome = dataclasses.replace(outcome, matches=kept)
+        return self.builder.add(outcome, commit=change.commit, from_history=from_history)
+
+
+def _scan_range(
+    info: RepoInfo,
+    rev_args: list[str],
+    *,
+    config: Config,
+    ruleset: RuleSet,
+    scanner: Scanner,
+    started: float,
+) -> ScanReport:
+    commits = list_commits(info, rev_args)
+    builder = ReportBuilder(ruleset=ruleset, config=config)
+    changes = _ChangeScanner(info, builder, scanner, config.max_file_size)
+    best: dict[str, Finding] = {}
+    counts: dict[str, int] = {}
+    ncommits = 0
+    try:
+        for cc in commit_changes(info, commits):
+            ncommits += 1
+            for path, reason in cc.skipped:
+                builder.skip(Skipped(path=path, reason=reason))
+            in_commit: set[str] = set()
+            for change in cc.files:
+                for f in changes.scan(change, from_history=True):
+                    if f.fingerprint not in in_commit:
+                        in_commit.add(f.fingerprint)
+                        counts[f.fingerprint] = counts.get(f.fingerprint, 0) + 1
+                    best.setdefault(f.fingerprint, f)
+    finally:
+        changes.close()
+    builder.findings = [dataclasses.replace(f, commits_count=counts[fp]) for fp, f in best.items()]
+    report = builder.report(source_kind="git", root=str(info.root), started=started)
+    report.stats.commits = ncommits
+    report.stats.blobs = len(changes.blobs)
+    report.head_commit = info.head
+    return report
+
+
+def scan_staged(repo: Path, *, config: Config, ruleset: RuleSet, scanner: Scanner) -> ScanReport:
+    """What the next commit would add: lines added in the index against HEAD."""
+    started = time.monotonic()
+    info = open_repo(repo)
+    if info.bare:
+        raise GitError(f"{repo}: a bare repository has no staged changes (--staged needs a work tree)")
+    cc = staged_changes(info)
+    builder = ReportBuilder(ruleset=ruleset, config=config)
+    changes = _ChangeScanner(info, builder, scanner, config.max_file_size)
+    try:
+        for path, reason in cc.skipped:
+            builder.skip(Skipped(path=path, reason=reason))
+        for change in cc.files:
+            changes.scan(change, from_history=False)
+    finally:
+        changes.close()
+    report = builder.report(source_kind="staged", root=str(info.root), started=started)
+    report.stats.blobs = len(changes.blobs)
+    report.head_commit = info.head
+    return report
