@@ -207,3 +207,21 @@ def test_every_registered_command_imports() -> None:
         except ModuleNotFoundError:
             pytest.skip(f"{module} not written yet")
         assert isinstance(cmd, click.Command), name
+
+
+def test_output_to_a_device_or_fifo_writes_into_it(cli, tmp_path: Path) -> None:
+    """``-o /dev/null`` must not replace the device with a regular file (as root it could)."""
+    import threading
+
+    fifo = tmp_path / "out.fifo"
+    os.mkfifo(fifo)
+    got: list[str] = []
+    reader = threading.Thread(target=lambda: got.append(open(fifo).read()))
+    reader.start()
+    r = cli("scan", str(tmp_path), "--format", "json", "-o", str(fifo))
+    reader.join(timeout=30)
+    assert r.code in (0, 1)
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    assert json.loads(got[0])["version"] == 1
+    r = cli("scan", str(tmp_path), "-q", "-o", os.devnull)
+    assert stat.S_ISCHR(os.stat(os.devnull).st_mode)

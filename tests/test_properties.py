@@ -47,6 +47,8 @@ def test_planted_example_found_at_exact_line_and_column(data, before, after, new
     example = data.draw(st.sampled_from(rule.examples), label="example")
     if "\n" in example:
         return
+    if "^" in rule.regex:
+        indent = ""  # the rule anchors on a line start (htpasswd, .netrc, ...)
     for backend in BACKENDS:
         scanner = scanner_for(backend)
         located = secret_offset(scanner, rule.id, example)

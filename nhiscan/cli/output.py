@@ -29,6 +29,14 @@ def write_output(text: str, output: str | None) -> None:
             os.dup2(devnull, sys.stdout.fileno())
         return
     target = Path(output)
+    if target.exists() and not target.is_file():
+        # A device or FIFO (``-o /dev/null``, a pipe): write into it, never replace it.
+        try:
+            with open(target, "w", encoding="utf-8", newline="\n") as fh:
+                fh.write(text)
+        except OSError as exc:
+            raise NhiscanError(f"{output}: cannot write report: {exc.strerror or exc}") from None
+        return
     folder = target.parent if str(target.parent) else Path(".")
     try:
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")

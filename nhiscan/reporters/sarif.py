@@ -393,17 +393,17 @@ def build_sarif(
     taxonomies, tax = _taxonomies(mapping)
     notes: list[dict[str, Any]] = []
 
-    rules = list(ruleset.rules)
+    # Only the rules that have results: 450 rules with their help text would make every SARIF
+    # file megabytes large (GitHub also caps a run at 25,000 rules).
+    used = {f.rule_id for f in report.findings}
+    rules = [r for r in ruleset.rules if r.id in used]
     known = {r.id for r in rules}
     for f in report.findings:
         if f.rule_id not in known:
             rules.append(_unknown_rule(f))
             known.add(f.rule_id)
-    used = {f.rule_id for f in report.findings}
     if len(rules) > MAX_RULES:
-        # Keep every rule that has a result, then the others in rule-set order.
-        rules = [r for r in rules if r.id in used] + [r for r in rules if r.id not in used]
-        notes.append(_notification(f"{len(rules) - MAX_RULES} rules without results were left out (GitHub's limit is {MAX_RULES:,} rules per run).", "warning", "rules-truncated"))
+        notes.append(_notification(f"{len(rules) - MAX_RULES} rules were left out (GitHub's limit is {MAX_RULES:,} rules per run).", "warning", "rules-truncated"))
         rules = rules[:MAX_RULES]
     descriptors = []
     rule_index: dict[str, int] = {}
@@ -471,7 +471,8 @@ def build_sarif(
                 ],
             }
         },
-        "automationDetails": {"id": f"nhiscan/{report.source_kind}/"},
+        # No automationDetails: upload-sarif's ``category`` must decide, so that pull-request and
+        # default-branch analyses land in one category and can be compared.
         "taxonomies": taxonomies,
         "columnKind": "unicodeCodePoints",
         "invocations": [],
