@@ -6,7 +6,7 @@ import enum
 import hashlib
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Iterable
+from typing import Any, Iterable
 
 
 class Severity(str, enum.Enum):
@@ -187,6 +187,8 @@ class Stats:
     blobs: int = 0
     allowed: int = 0
     baselined: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Counters of one kind of run, reported as they are (a sweep: engine, workers, repositories)."""
 
     def skip(self, reason: str) -> None:
         self.skipped[reason] = self.skipped.get(reason, 0) + 1

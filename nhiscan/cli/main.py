@@ -23,6 +23,7 @@ COMMANDS: dict[str, str] = {
     "inventory": "nhiscan.cli.inventory_cmd:inventory",
     "baseline": "nhiscan.cli.baseline_cmd:baseline",
     "rules": "nhiscan.cli.rules_cmd:rules",
+    "sweep": "nhiscan.cli.sweep_cmd:sweep",
 }
 
 

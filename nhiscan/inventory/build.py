@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 from nhiscan.errors import NhiscanError
 from nhiscan.inventory.codeowners import CodeOwners
-from nhiscan.inventory.gitinfo import HistoryOracle
+from nhiscan.inventory.gitinfo import PresenceOracle
 from nhiscan.inventory.metadata import inband_metadata
 from nhiscan.inventory.model import (
     PEOPLE_FIELDS,
@@ -172,7 +172,7 @@ class BuildContext:
 
     mapping: ControlMapping
     ruleset: RuleSet | None = None
-    oracle: HistoryOracle | None = None
+    oracle: PresenceOracle | None = None
     """Decides present-at-HEAD and the removing commit from history (git sources)."""
     blame: Callable[[str, int], Seen | None] | None = None
     """Files in a git work tree: the commit that last changed a line."""

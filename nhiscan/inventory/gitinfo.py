@@ -171,6 +171,12 @@ class Presence:
     last_seen: Seen | None
 
 
+class PresenceOracle(Protocol):
+    """Decides whether a credential (by secret hash) is at HEAD, else when it was removed."""
+
+    def presence(self, secret_sha256: str, paths: Iterable[str]) -> Presence: ...
+
+
 class HistoryOracle:
     """Answers presence questions for one repository, caching blobs and their probe results."""
 

@@ -65,6 +65,7 @@ def stats_dict(stats: Stats, report: ScanReport) -> dict[str, Any]:
     if report.source_kind == "git":
         d["commits"] = stats.commits
         d["blobs"] = stats.blobs
+    d.update(stats.extra)
     return d
 
 
