@@ -29,6 +29,8 @@ _WINDOW_SINGLE_LINE = 512
 _WINDOW_MULTILINE = 16384
 _SNAP = 4096
 _MAX_LINE_TEXT = 65536
+# Confirmed regions remembered per scanner (history sweeps see the same lines again and again).
+_CONFIRM_CACHE_ENTRIES = 50_000
 
 # Inline directives: ours, and those of gitleaks and detect-secrets so teams can switch.
 _INLINE_ALLOW = regex.compile(rb"nhiscan:allow|gitleaks:allow|pragma:\s*allowlist[ -]secret")
@@ -89,6 +91,7 @@ class Scanner:
         else:
             self.prefilter = KeywordPrefilter(ruleset.rules)
         self.backend: str = self.prefilter.name
+        self._confirmed: dict[tuple[int, bytes], tuple[_Span, ...]] = {}
 
     def _rule(self, idx: int) -> _CompiledRule:
         compiled = self._compiled[idx]
@@ -112,76 +115,119 @@ class Scanner:
         hits = self.prefilter.hits(data)
         if not hits:
             return result
-        raw: list[tuple[_CompiledRule, regex.Match[bytes]]] = []
+        found: list[tuple[_CompiledRule, _Span]] = []
+        cache = self._confirmed
         for idx in sorted(hits):
             crule = self._rule(idx)
             for start, end in _regions(data, hits[idx], crule.window):
-                try:
-                    for m in crule.pattern.finditer(
-                        data, pos=start, endpos=end, timeout=self.regex_timeout
-                    ):
-                        raw.append((crule, m))
-                except TimeoutError:
-                    result.timeouts += 1
-                    result.warnings.append(
-                        f"{label}: rule {crule.rule.id} exceeded its {self.regex_timeout:g}s "
-                        "regex time bound; part of the file was not checked by it"
-                    )
-        if not raw:
+                region = data[start:end]
+                key = (idx, region)
+                spans = cache.get(key)
+                if spans is None:
+                    try:
+                        spans = self._confirm_region(crule, region)
+                    except TimeoutError:
+                        result.timeouts += 1
+                        result.warnings.append(
+                            f"{label}: rule {crule.rule.id} exceeded its {self.regex_timeout:g}s "
+                            "regex time bound; part of the file was not checked by it"
+                        )
+                        continue
+                    if len(cache) >= _CONFIRM_CACHE_ENTRIES:
+                        cache.clear()
+                    cache[key] = spans
+                found.extend((crule, sp.shifted(start)) for sp in spans)
+        if not found:
             return result
         index = LineIndex(data)
         candidates: list[tuple[_CompiledRule, Match, int]] = []
-        for crule, m in raw:
-            match = self._confirm(crule, m, data, index)
-            if match is None:
-                continue
-            if _inline_allowed(data, index, m.start(), match.end):
+        for crule, sp in found:
+            if _inline_allowed(data, index, sp.match_start, sp.secret_end):
                 result.allowed += 1
                 continue
-            candidates.append((crule, match, m.end() - m.start()))
+            line, column = index.position(sp.secret_start)
+            end_line, end_column = index.position(sp.secret_end)
+            public_id = (
+                data[sp.public_start : sp.public_end].decode("utf-8", "replace")
+                if sp.public_start >= 0
+                else None
+            )
+            match = Match(
+                rule_id=crule.rule.id,
+                start=sp.secret_start,
+                end=sp.secret_end,
+                line=line,
+                column=column,
+                end_line=end_line,
+                end_column=end_column,
+                secret=data[sp.secret_start : sp.secret_end],
+                entropy=sp.entropy,
+                public_id=public_id,
+            )
+            candidates.append((crule, match, sp.match_end - sp.match_start))
         result.matches = _resolve_overlaps(candidates)
         return result
 
-    def _confirm(
-        self, crule: _CompiledRule, m: regex.Match[bytes], data: bytes, index: LineIndex
-    ) -> Match | None:
+    def _confirm_region(self, crule: _CompiledRule, region: bytes) -> tuple[_Span, ...]:
+        """The rule's confirmed matches in one region, offsets relative to the region.
+
+        Depends only on the region's bytes, so it is cached: in a history sweep the same lines
+        recur, unchanged, across the versions of a file (each distinct candidate confirmed once).
+        """
         rule = crule.rule
-        s, e = m.span(rule.secret_group)
-        if s < 0 or e <= s:
-            return None
-        whole = m.group(0).lower()
-        if not any(k in whole for k in crule.keywords):
-            return None
-        secret = data[s:e]
-        entropy = shannon_entropy(secret)
-        if rule.min_entropy is not None and entropy < rule.min_entropy:
-            return None
-        if crule.validator is not None and not crule.validator(secret):
-            return None
-        if any(a.search(secret) for a in crule.allow):
-            return None
-        if is_placeholder(secret):
-            return None
-        if rule.value_check and is_code_or_dummy(secret):
-            return None
-        public_id: str | None = None
-        if rule.public_group is not None:
-            ps, pe = m.span(rule.public_group)
-            if ps >= 0:
-                public_id = data[ps:pe].decode("utf-8", "replace")
-        line, column = index.position(s)
-        end_line, end_column = index.position(e)
-        return Match(
-            rule_id=rule.id,
-            start=s,
-            end=e,
-            line=line,
-            column=column,
-            end_line=end_line,
-            end_column=end_column,
-            secret=secret,
-            entropy=round(entropy, 3),
-            public_id=public_id,
+        out = []
+        for m in crule.pattern.finditer(region, timeout=self.regex_timeout):
+            s, e = m.span(rule.secret_group)
+            if s < 0 or e <= s:
+                continue
+            whole = m.group(0).lower()
+            if not any(k in whole for k in crule.keywords):
+                continue
+            secret = region[s:e]
+            entropy = shannon_entropy(secret)
+            if rule.min_entropy is not None and entropy < rule.min_entropy:
+                continue
+            if crule.validator is not None and not crule.validator(secret):
+                continue
+            if any(a.search(secret) for a in crule.allow):
+                continue
+            if is_placeholder(secret):
+                continue
+            if rule.value_check and is_code_or_dummy(secret):
+                continue
+            ps, pe = m.span(rule.public_group) if rule.public_group is not None else (-1, -1)
+            out.append(
+                _Span(
+                    match_start=m.start(), match_end=m.end(), secret_start=s, secret_end=e,
+                    public_start=ps, public_end=pe, entropy=round(entropy, 3),
+                )
+            )
+        return tuple(out)
+
+
+@dataclass(frozen=True)
+class _Span:
+    """A confirmed match: offsets of the whole match, the secret and the public id (or -1)."""
+
+    match_start: int
+    match_end: int
+    secret_start: int
+    secret_end: int
+    public_start: int
+    public_end: int
+    entropy: float
+
+    def shifted(self, by: int) -> _Span:
+        if not by:
+            return self
+        return _Span(
+            match_start=self.match_start + by,
+            match_end=self.match_end + by,
+            secret_start=self.secret_start + by,
+            secret_end=self.secret_end + by,
+            public_start=self.public_start + by if self.public_start >= 0 else -1,
+            public_end=self.public_end + by if self.public_start >= 0 else -1,
+            entropy=self.entropy,
         )
 
 
