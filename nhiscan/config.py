@@ -160,7 +160,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read config file: {exc}") from None
     try:
-        return tomlcompat.loads(text)
+        doc: dict[str, Any] = tomlcompat.loads(text)
+        return doc
     except tomlcompat.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
 

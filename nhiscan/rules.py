@@ -69,8 +69,8 @@ def _str_list(value: Any, where: str, key: str) -> tuple[str, ...]:
 
 def _group_exists(pattern: regex.Pattern[bytes], group: int | str) -> bool:
     if isinstance(group, int):
-        return 0 <= group <= pattern.groups
-    return group in pattern.groupindex
+        return 0 <= group <= int(pattern.groups)
+    return bool(group in pattern.groupindex)
 
 
 def parse_rule(raw: Any, *, source: str, index: int) -> Rule:

@@ -42,3 +42,13 @@ def test_ci_runs_the_readme_test_command() -> None:
     ci = (ROOT / ".ci/run").read_text()
     command = "pip install '.[test]' && python -m pytest -q"
     assert command in readme and command in ci
+
+
+def test_package_is_strictly_typed() -> None:
+    """mypy --strict over nhiscan/ (configured in pyproject.toml)."""
+    try:
+        from mypy import api
+    except ImportError:
+        pytest.skip("mypy is not installed (it comes with the test extra)")
+    out, err, status = api.run(["--config-file", str(ROOT / "pyproject.toml"), str(ROOT / "nhiscan")])
+    assert status == 0, out[-4000:] + err[-1000:]

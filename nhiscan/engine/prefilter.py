@@ -114,7 +114,7 @@ class HyperscanPrefilter:
 
         self._hs = hyperscan
         key = hashlib.sha256(
-            f"{digest}\0{hyperscan.__version__}\0{platform.machine()}\0{_DB_LAYOUT}".encode()
+            f"{digest}\0{getattr(hyperscan, '__version__', '?')}\0{platform.machine()}\0{_DB_LAYOUT}".encode()
         ).hexdigest()[:32]
         cache_file = (cache_dir / f"hs-{key}.db") if cache_dir else None
         loaded = self._load(cache_file) if cache_file else None
