@@ -48,13 +48,13 @@ _PARALLEL_MIN_BYTES = 16 * 1024 * 1024
 # Work units for the pool: contiguous runs of the pack-ordered listing.
 _CHUNK_BYTES = 8 * 1024 * 1024
 _CHUNK_BLOBS = 4096
-_UNREADABLE = "cannot read this object (corrupt or missing); run git fsck"
+UNREADABLE = "cannot read this object (corrupt or missing); run git fsck"
 
 
 # ---- scanning blobs ---------------------------------------------------------------------------
 
 @dataclass(kw_only=True)
-class _SweepResult:
+class SweepResult:
     """What scanning a set of blobs produced; only blobs with matches are kept."""
 
     found: dict[str, tuple[int, tuple[Match, ...]]] = field(default_factory=dict)
@@ -66,7 +66,7 @@ class _SweepResult:
     unreadable: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
-    def merge(self, other: _SweepResult) -> None:
+    def merge(self, other: SweepResult) -> None:
         self.found.update(other.found)
         self.scanned += other.scanned
         self.bytes += other.bytes
@@ -77,8 +77,8 @@ class _SweepResult:
         self.warnings.extend(other.warnings)
 
 
-def _scan_blobs(scanner: Scanner, root: str, chunk: list[tuple[str, int]]) -> _SweepResult:
-    res = _SweepResult()
+def scan_blobs(scanner: Scanner, root: str, chunk: list[tuple[str, int]]) -> SweepResult:
+    res = SweepResult()
     for oid, data in stream_blobs(Path(root), [oid for oid, _ in chunk]):
         if data is None:
             res.unreadable.append(oid)
@@ -105,19 +105,23 @@ def _init_worker(ruleset: RuleSet, options: EngineOptions) -> None:
     _WORKER = build_scanner(ruleset, options)
 
 
-def _worker_scan(root: str, chunk: list[tuple[str, int]]) -> _SweepResult:
+def _worker_scan(root: str, chunk: list[tuple[str, int]]) -> SweepResult:
     assert _WORKER is not None
-    return _scan_blobs(_WORKER, root, chunk)
+    return scan_blobs(_WORKER, root, chunk)
 
 
-def _chunks(blobs: list[tuple[str, int]]) -> list[list[tuple[str, int]]]:
+def split_blobs(
+    blobs: list[tuple[str, int]], max_bytes: int = _CHUNK_BYTES, max_blobs: int = _CHUNK_BLOBS
+) -> list[list[tuple[str, int]]]:
+    """Contiguous runs of the pack-ordered listing of about ``max_bytes`` (or ``max_blobs``)
+    each: the work units of a process pool or of a cluster."""
     out: list[list[tuple[str, int]]] = []
     cur: list[tuple[str, int]] = []
     size = 0
     for b in blobs:
         cur.append(b)
         size += b[1]
-        if size >= _CHUNK_BYTES or len(cur) >= _CHUNK_BLOBS:
+        if size >= max_bytes or len(cur) >= max_blobs:
             out.append(cur)
             cur, size = [], 0
     if cur:
@@ -169,20 +173,20 @@ def _scan_all(
     options: EngineOptions,
     jobs: int,
     progress: bool,
-) -> _SweepResult:
+) -> SweepResult:
     total = sum(size for _, size in blobs)
     bar = _Progress(progress, total, "scanning history")
-    result = _SweepResult()
+    result = SweepResult()
     root = str(info.root)
     try:
         if jobs <= 1 or total < _PARALLEL_MIN_BYTES or len(blobs) < 2:
-            for chunk in _chunks(blobs):
-                result.merge(_scan_blobs(scanner, root, chunk))
+            for chunk in split_blobs(blobs):
+                result.merge(scan_blobs(scanner, root, chunk))
                 bar.advance(sum(size for _, size in chunk))
             return result
         from concurrent.futures import ProcessPoolExecutor, as_completed
 
-        chunks = _chunks(blobs)
+        chunks = split_blobs(blobs)
         pool = ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=(ruleset, options))
         try:
             futures = {pool.submit(_worker_scan, root, c): sum(s for _, s in c) for c in chunks}
@@ -201,7 +205,7 @@ def _scan_all(
 
 def _place_findings(
     builder: ReportBuilder,
-    sweep: _SweepResult,
+    sweep: SweepResult,
     where: HistoryMap,
 ) -> tuple[list[Finding], int]:
     """One finding per (rule, path, secret): its first commit, and the commits holding it.
@@ -269,6 +273,24 @@ def scan_history(
     )
     sweep.unreadable.extend(listing.unreadable)
 
+    return finish_history(info, sweep, too_large, builder, started=started)
+
+
+def finish_history(
+    info: RepoInfo,
+    sweep: SweepResult,
+    too_large: dict[str, int],
+    builder: ReportBuilder,
+    *,
+    started: float,
+    root: str | None = None,
+) -> ScanReport:
+    """After the blobs are scanned: place findings in history (path, introducing commit,
+    commit count), name unreadable and oversized blobs, and fill the stats.
+
+    Shared by ``scan_history`` and the distributed sweep (which scans blob ranges on a cluster).
+    Raises GitError if git cannot map the blobs to commits.
+    """
     interesting = set(sweep.found) | set(sweep.unreadable)
     if interesting:
         interesting |= set(too_large)
@@ -279,7 +301,7 @@ def scan_history(
     for oid in sorted(set(sweep.unreadable)):
         placed = where.placements.get(oid)
         name = f"{placed[0].path} (blob {oid[:12]})" if placed else f"object {oid}"
-        builder.error(ReadError(path=name, message=_UNREADABLE))
+        builder.error(ReadError(path=name, message=UNREADABLE))
     for oid, size in too_large.items():
         placed = where.placements.get(oid)
         if interesting and not placed:
@@ -298,7 +320,7 @@ def scan_history(
         builder.warnings.append(f"skipped {sweep.binary} binary blob{'s' if sweep.binary != 1 else ''}")
     builder.warnings.extend(sweep.warnings)
 
-    report = builder.report(source_kind="git", root=str(info.root), started=started)
+    report = builder.report(source_kind="git", root=root or str(info.root), started=started)
     st = report.stats
     st.files = sweep.scanned
     st.blobs = sweep.scanned
@@ -338,7 +360,7 @@ class _ChangeScanner:
             )
             return None
         if data is None:
-            self.builder.error(ReadError(path=change.path, message=f"blob {change.oid[:12]}: {_UNREADABLE}"))
+            self.builder.error(ReadError(path=change.path, message=f"blob {change.oid[:12]}: {UNREADABLE}"))
             return None
         self.blobs.add(change.oid)
         outcome = scan_bytes(self.scanner, change.path, data)

@@ -22,7 +22,7 @@ from typing import Any, Iterator
 import pytest
 
 from nhiscan.sweep.repos import RepoTarget, cache_path, is_url, public_url, read_repo_list, resolve_targets
-from nhiscan.sweep.tasks import split_ranges
+from nhiscan.history import split_blobs
 from tests.gitrepo import (
     GitRepo,
     corrupt_loose_object,
@@ -164,13 +164,13 @@ def test_blob_ranges_give_the_same_report_as_whole_repositories(
     assert found == {sha256(t) for t in tokens}
 
 
-def test_split_ranges_are_contiguous_and_bounded() -> None:
+def test_split_blobs_are_contiguous_and_bounded() -> None:
     blobs = [(f"{i:040x}", 10) for i in range(25)]
-    ranges = split_ranges(blobs, 30, 1000)
+    ranges = split_blobs(blobs, 30, 1000)
     assert [b for r in ranges for b in r] == blobs
     assert all(sum(s for _, s in r) <= 30 for r in ranges) and len(ranges) == 9
-    assert [len(r) for r in split_ranges(blobs, 10**9, 4)] == [4] * 6 + [1]
-    assert split_ranges([], 10, 10) == []
+    assert [len(r) for r in split_blobs(blobs, 10**9, 4)] == [4] * 6 + [1]
+    assert split_blobs([], 10, 10) == []
 
 
 def test_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -36,13 +36,13 @@ from pathlib import Path
 from nhiscan.config import Config
 from nhiscan.engine.scanner import Scanner
 from nhiscan.errors import NhiscanError
-from nhiscan.history import _UNREADABLE, _place_findings, _scan_blobs, _SweepResult
+from nhiscan.history import SweepResult, finish_history, scan_blobs, split_blobs
 from nhiscan.inventory.gitinfo import HistoryOracle, Presence, RawSecretProbe
 from nhiscan.mapping.controls import ControlMapping, load_mapping
-from nhiscan.model import ReadError, ScanReport, Skipped, Stats
+from nhiscan.model import ReadError, ScanReport, Stats
 from nhiscan.rules import RuleSet
 from nhiscan.scan import EngineOptions, ReportBuilder, build_scanner
-from nhiscan.sources.git import RepoInfo, list_blobs, locate_blobs, open_repo
+from nhiscan.sources.git import RepoInfo, list_blobs, open_repo
 from nhiscan.sweep.repos import RepoTarget, ensure_clone
 
 DEFAULT_TASK_BYTES = 8 * 1024 * 1024
@@ -166,7 +166,7 @@ class RepoPlan:
 
 @dataclass(frozen=True, kw_only=True)
 class RangeResult:
-    sweep: _SweepResult | None = None
+    sweep: SweepResult | None = None
     error: str | None = None
 
 
@@ -188,26 +188,6 @@ def failed_repo(target: RepoTarget, message: str) -> RepoResult:
 
 # ---- the tasks ------------------------------------------------------------------------------
 
-def split_ranges(blobs: list[tuple[str, int]], max_bytes: int, max_blobs: int) -> list[BlobRange]:
-    """Contiguous runs of the listing of about ``max_bytes`` (or ``max_blobs``) each.
-
-    Same cut as ``nhiscan.history``'s process-pool chunks, with the sizes a parameter (a
-    cluster wants larger units than a local pool, and tests want smaller ones).
-    """
-    out: list[BlobRange] = []
-    cur: list[tuple[str, int]] = []
-    size = 0
-    for b in blobs:
-        cur.append(b)
-        size += b[1]
-        if size >= max_bytes or len(cur) >= max_blobs:
-            out.append(tuple(cur))
-            cur, size = [], 0
-    if cur:
-        out.append(tuple(cur))
-    return out
-
-
 def plan_repo(key: str, target: RepoTarget) -> RepoPlan:
     """Task 1: open (clone, fetch) and list the repository; sweep it whole if it is small."""
     spec = spec_for(key)
@@ -222,7 +202,7 @@ def plan_repo(key: str, target: RepoTarget) -> RepoPlan:
     max_size = spec.config.max_file_size
     to_scan = [(oid, size) for oid, size in listing.blobs if size <= max_size]
     too_large = tuple((oid, size) for oid, size in listing.blobs if size > max_size)
-    ranges = split_ranges(to_scan, spec.task_bytes, spec.task_blobs)
+    ranges = [tuple(r) for r in split_blobs(to_scan, spec.task_bytes, spec.task_blobs)]
     plan = RepoPlan(
         target=target,
         info=info,
@@ -241,7 +221,7 @@ def plan_repo(key: str, target: RepoTarget) -> RepoPlan:
 def scan_range(key: str, root: str, blobs: BlobRange) -> RangeResult:
     """Task 2: scan one blob range; only blobs with matches are kept in the result."""
     try:
-        return RangeResult(sweep=_scan_blobs(scanner_for(key), root, list(blobs)))
+        return RangeResult(sweep=scan_blobs(scanner_for(key), root, list(blobs)))
     except NhiscanError as exc:
         return RangeResult(error=str(exc))
 
@@ -252,14 +232,14 @@ def finish_repo(key: str, plan: RepoPlan, results: list[RangeResult]) -> RepoRes
     ``results`` are in range order, so the merge (and so the report) does not depend on
     which worker finished first.
 
-    This composes ``nhiscan.history``'s pieces the way ``scan_history`` does after its scan
-    step; that tail is not a function of its own there yet (see docs/sweep.md).
+    The same tail as ``scan_history`` (``nhiscan.history.finish_history``), so each
+    repository's findings are what ``nhiscan git`` reports for it.
     """
     spec = spec_for(key)
     target = plan.target
     assert plan.info is not None
     info = plan.info
-    sweep = _SweepResult()
+    sweep = SweepResult()
     range_errors = []
     for r in results:
         if r.sweep is not None:
@@ -274,46 +254,16 @@ def finish_repo(key: str, plan: RepoPlan, results: list[RangeResult]) -> RepoRes
             "shallow clone: history before its oldest fetched commits is not scanned, and "
             "those commits count as introducing every file they hold"
         )
-    interesting = set(sweep.found) | set(sweep.unreadable)
-    if interesting:
-        interesting |= set(too_large)
-    try:
-        where = locate_blobs(info, interesting)
-    except NhiscanError as exc:
-        return failed_repo(target, str(exc))
-    findings, dangling = _place_findings(builder, sweep, where)
-    builder.findings = [dataclasses.replace(f, repo=target.name) for f in findings]
-    for oid in sorted(set(sweep.unreadable)):
-        placed = where.placements.get(oid)
-        name = f"{placed[0].path} (blob {oid[:12]})" if placed else f"object {oid}"
-        builder.error(ReadError(path=name, message=_UNREADABLE))
     for message in range_errors:
         builder.error(ReadError(path="", message=message))
-    for oid, size in too_large.items():
-        placed = where.placements.get(oid)
-        if interesting and not placed:
-            continue  # not reachable from any ref
-        name = f"{placed[0].path} (blob {oid[:12]})" if placed else f"blob {oid}"
-        builder.skip(Skipped(path=name, reason=f"larger than --max-file-size ({size} bytes)"))
-    if dangling:
-        s = "s" if dangling != 1 else ""
-        builder.warnings.append(
-            f"{dangling} blob{s} with possible secrets reachable from no ref (left by a rebase, "
-            "amend or reset); not reported"
+    try:
+        report = finish_history(
+            info, sweep, too_large, builder, started=time.monotonic(), root=target.name
         )
-    if sweep.binary:
-        builder.stats.skipped["binary"] = builder.stats.skipped.get("binary", 0) + sweep.binary
-    builder.warnings.extend(sweep.warnings)
-    report = builder.report(source_kind="git", root=target.name, started=time.monotonic())
-    st = report.stats
-    st.seconds = round(time.time() - plan.started, 3)
-    st.files = sweep.scanned
-    st.blobs = sweep.scanned
-    st.bytes = sweep.bytes
-    st.allowed += sweep.allowed
-    st.timeouts = sweep.timeouts
-    st.commits = where.commits
-    report.head_commit = info.head
+    except NhiscanError as exc:
+        return failed_repo(target, str(exc))
+    report.findings = [dataclasses.replace(f, repo=target.name) for f in report.findings]
+    report.stats.seconds = round(time.time() - plan.started, 3)
     presence = _presence(info, report) if spec.presence else {}
     return RepoResult(report=report, presence=presence)
 
