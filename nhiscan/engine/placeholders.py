@@ -33,7 +33,7 @@ _PLACEHOLDER = regex.compile(
 )
 
 # Ascending runs: "abcdefg", "0123456", "ghijklm". A random token of 40 base62 characters holds
-# a 7-long ascending run with probability ~1e-10 (hex: ~1e-6), so dropping them costs nothing.
+# a 7-long ascending run with probability ~1e-9 (hex: ~2e-6), so dropping them costs nothing.
 _SEQUENCE_RUN = 7
 
 
@@ -86,7 +86,7 @@ _BASE64 = regex.compile(rb"^(?:[A-Za-z0-9+/]{4,}|[A-Za-z0-9_-]{4,})={0,2}$")
 _DUMMY_WORDS = regex.compile(
     rb"""(?ix)
     password|passwd|secret|token|example|sample|test|fake|mock|default|12345|abcdef|qwerty|letmein|admin
-    | p[a@4][s$5][s$5]w[o0]r?d | s[e3][ck]r[e3]t                # leetspeak: Pa$$word, S3cr3t, Sekret
+    | p[a@4][s$5][s$5]w[o0]r?d | [s5$][e3][ck]r[e3][t7]        # leetspeak: Pa$$word, S3cr3t, 53cr37
     """
 )
 
@@ -132,6 +132,10 @@ library (not used to build the table) score above it, random tokens of 12+ chara
 than 0.2% of the time once the token structure is also required."""
 
 
+# Capitalized words run together and ending in a number: how people build passwords.
+_PASCAL_NUMBER = regex.compile(rb"^(?:[A-Z][a-z]+){2,}[0-9]{2,}$")
+
+
 def _pair_levels(words: list[bytes]) -> list[int]:
     out = []
     for w in words:
@@ -145,9 +149,10 @@ def is_wordish(secret: bytes) -> bool:
     ``Get-AnsibleParam``, ``ActiveDirectoryIntegrated``, ``apples/oranges``.
 
     Random tokens split into many one- and two-letter pieces, carry many digits, and their
-    letter pairs are rare in words; identifiers are words. A passphrase of plain words without
-    digits or symbols is dropped too: for a generic rule that is the price of staying quiet
-    on identifiers.
+    letter pairs are rare in words; identifiers are words. One word with a number
+    (``Sunshine2024``) is how people make passwords, so it is not wordish. A passphrase of
+    several plain words without symbols is dropped: for a generic rule that is the price of
+    staying quiet on identifiers.
     """
     if len(secret) > 64:
         return False
@@ -169,8 +174,10 @@ def is_wordish(secret: bytes) -> bool:
             shorts += 1
         else:
             words += 1
-    if not (words >= 1 and shorts <= max(1, words // 2) and digit_runs <= 2 and digits <= 4):
+    if not (words >= 1 and shorts <= max(1, words // 2) and digit_runs <= 2 and digits <= 3):
         return False
+    if digits and (len(letters) == 1 or (_PASCAL_NUMBER.match(secret) is not None)):
+        return False  # words and a number: Sunshine2024, ShadowRocket84 are passwords
     levels = _pair_levels(letters)
     if not levels:
         return False
