@@ -65,6 +65,8 @@ class Config:
 
     path: Path | None = None
     """The file this came from (None: defaults)."""
+    root: Path | None = None
+    """The folder the config's path globs are relative to (the repository root)."""
     extend: tuple[Path, ...] = ()
     disable: tuple[str, ...] = ()
     allow: tuple[AllowEntry, ...] = ()
@@ -100,7 +102,7 @@ def _check_table(name: str, where: str, table: Any, schema: dict[str, Any]) -> d
     return table
 
 
-def parse_config(doc: dict[str, Any], *, path: Path, base: Path) -> Config:
+def parse_config(doc: dict[str, Any], *, path: Path, base: Path, root: Path | None = None) -> Config:
     where = str(path)
     for key in doc:
         if key not in _TOP_KEYS:
@@ -143,6 +145,7 @@ def parse_config(doc: dict[str, Any], *, path: Path, base: Path) -> Config:
         raise ConfigError(f"{where}: 'scan.regex_timeout' must be positive")
     return Config(
         path=path,
+        root=root if root is not None else base,
         extend=tuple((base / p) for p in rules.get("extend", [])),
         disable=tuple(rules.get("disable", [])),
         allow=tuple(allow),
@@ -167,13 +170,16 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 
 def load_config(explicit: str | None, *, search_root: Path) -> Config:
-    """``--config FILE``, else ``.nhiscan.toml`` at ``search_root``, else ``[tool.nhiscan]``."""
+    """``--config FILE``, else ``.nhiscan.toml`` at ``search_root``, else ``[tool.nhiscan]``.
+
+    Path globs are relative to ``search_root`` (the repository root), also for ``--config``.
+    """
     if explicit:
         path = Path(explicit)
         doc = _read_toml(path)
         if path.name == "pyproject.toml":
             doc = _tool_table(doc, path)
-        return parse_config(doc, path=path, base=path.parent)
+        return parse_config(doc, path=path, base=path.parent, root=search_root)
     candidate = search_root / ".nhiscan.toml"
     if candidate.is_file():
         return parse_config(_read_toml(candidate), path=candidate, base=search_root)
@@ -182,7 +188,7 @@ def load_config(explicit: str | None, *, search_root: Path) -> Config:
         doc = _read_toml(pyproject)
         if "nhiscan" in doc.get("tool", {}):
             return parse_config(_tool_table(doc, pyproject), path=pyproject, base=search_root)
-    return Config()
+    return Config(root=search_root)
 
 
 def _tool_table(doc: dict[str, Any], path: Path) -> dict[str, Any]:

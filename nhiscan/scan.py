@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from nhiscan.config import Config
+from nhiscan.engine.context import adjust_confidence
 from nhiscan.engine.scanner import Backend, Scanner
 from nhiscan.engine.text import LineIndex, has_bom, is_binary, normalize
 from nhiscan.mapping.controls import ControlMapping, load_mapping
@@ -221,9 +222,19 @@ def iter_outcomes(
 class ReportBuilder:
     """Turns outcomes into findings, applying config allow entries, and keeps the counters."""
 
-    def __init__(self, *, ruleset: RuleSet, config: Config, mapping: ControlMapping | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        ruleset: RuleSet,
+        config: Config,
+        mapping: ControlMapping | None = None,
+        config_prefix: str = "",
+    ) -> None:
         self.ruleset = ruleset
         self.config = config
+        self.config_prefix = config_prefix
+        """Prepended to report paths for the config's globs, which are relative to the
+        repository root (or the config file's folder) when a subfolder is scanned."""
         self.mapping = mapping or load_mapping()
         self.stats = Stats()
         self.findings: list[Finding] = []
@@ -254,16 +265,25 @@ class ReportBuilder:
         added = []
         for m in outcome.matches:
             rule = self.ruleset.by_id[m.rule_id]
-            if self.config.is_allowed(rule_id=rule.id, path=outcome.path, secret=m.secret):
+            if self.config.is_allowed(rule_id=rule.id, path=self.config_path(outcome.path), secret=m.secret):
+                self.stats.allowed += 1
+                continue
+            # Test fixtures, documentation and placeholder-looking values lower the confidence;
+            # a generic match there is not reported at all.
+            confidence = adjust_confidence(rule, outcome.path, m.secret)
+            if confidence is None:
                 self.stats.allowed += 1
                 continue
             f = make_finding(
                 m, rule, path=outcome.path, mapping=self.mapping, commit=commit,
-                from_history=from_history, repo=repo,
+                from_history=from_history, repo=repo, confidence=confidence,
             )
             self.findings.append(f)
             added.append(f)
         return added
+
+    def config_path(self, path: str) -> str:
+        return self.config_prefix + path
 
     def skip(self, item: Skipped) -> None:
         self.skipped.append(item)
@@ -285,6 +305,20 @@ class ReportBuilder:
             source_kind=source_kind,
             root=root,
         )
+
+
+def _config_prefix(config: Config, scan_root: Path) -> str:
+    """How the config's folder sees the scan root: ``sub/dir/`` when a subfolder is scanned.
+
+    A scan root outside the config's folder gets a prefix no glob written for the repository
+    matches (``../``), so an outer repository's allow entries never hide what was scanned.
+    """
+    if config.root is None:
+        return ""
+    rel = os.path.relpath(scan_root.resolve(), config.root.resolve())
+    if rel == ".":
+        return ""
+    return rel.replace(os.sep, "/") + "/"
 
 
 def _skip_category(reason: str) -> str:
@@ -316,14 +350,14 @@ def scan_paths(
     started = time.monotonic()
     max_size = max_file_size if max_file_size is not None else config.max_file_size
     listing = list_files(paths, no_ignore=no_ignore, max_size=max_size)
-    builder = ReportBuilder(ruleset=ruleset, config=config)
+    builder = ReportBuilder(ruleset=ruleset, config=config, config_prefix=_config_prefix(config, listing.root))
     for s in listing.skipped:
         builder.skip(s)
     for e in listing.errors:
         builder.error(e)
     entries = []
     for entry in listing.files:
-        if config.is_excluded(entry.path):
+        if config.is_excluded(builder.config_path(entry.path)):
             builder.stats.skip("excluded")
             continue
         entries.append(entry)

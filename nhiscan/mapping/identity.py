@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 
 from nhiscan.mapping.controls import ControlMapping
-from nhiscan.model import CommitInfo, Finding, Match, Rule
+from nhiscan.model import CommitInfo, Confidence, Finding, Match, Rule
 
 
 def sha256_hex(value: bytes) -> str:
@@ -49,13 +49,14 @@ def make_finding(
     from_history: bool = False,
     commits_count: int = 0,
     repo: str | None = None,
+    confidence: Confidence | None = None,
 ) -> Finding:
     digest = sha256_hex(match.secret)
     return Finding(
         rule_id=rule.id,
         rule_name=rule.name,
         severity=rule.severity,
-        confidence=rule.confidence,
+        confidence=confidence if confidence is not None else rule.confidence,
         path=path,
         line=match.line,
         column=match.column,
