@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Literal
 
 import regex
 
+from nhiscan.engine.decode import decoded_segments
 from nhiscan.engine.placeholders import is_code_or_dummy, is_placeholder
 from nhiscan.engine.prefilter import (
+    DECODE_TRIGGER,
+    DECODE_TRIGGER_PATTERNS,
     HyperscanPrefilter,
     KeywordPrefilter,
     Prefilter,
@@ -54,6 +58,10 @@ class _CompiledRule:
     generic: bool
 
 
+_Candidate = tuple[_CompiledRule, Match, int, bool]
+"""(rule, match, length of the whole match, found in decoded text)."""
+
+
 @dataclass
 class BlobResult:
     """What the engine found in one blob."""
@@ -92,6 +100,7 @@ class Scanner:
             self.prefilter = KeywordPrefilter(ruleset.rules)
         self.backend: str = self.prefilter.name
         self._confirmed: dict[tuple[int, bytes], tuple[_Span, ...]] = {}
+        self._index = {r.id: i for i, r in enumerate(ruleset.rules)}
 
     def _rule(self, idx: int) -> _CompiledRule:
         compiled = self._compiled[idx]
@@ -109,12 +118,61 @@ class Scanner:
             self._compiled[idx] = compiled
         return compiled
 
-    def scan(self, data: bytes, *, label: str = "<bytes>") -> BlobResult:
-        """Find every confirmed secret in ``data`` (already normalized text bytes)."""
+    def scan(self, data: bytes, *, label: str = "<bytes>", decode: bool = True) -> BlobResult:
+        """Find every confirmed secret in ``data`` (already normalized text bytes).
+
+        With ``decode``, base64 and percent-encoded spans in files that look like they carry
+        encoded credentials are decoded (bounded) and scanned too; their findings are placed at
+        the encoded span.
+        """
         result = BlobResult()
+        candidates: list[_Candidate] = []
         hits = self.prefilter.hits(data)
-        if not hits:
-            return result
+        triggered = hits.pop(DECODE_TRIGGER, None) is not None
+        if hits:
+            self._scan_plain(data, hits, label, result, candidates)
+        if decode and triggered and _wants_decoding(data):
+            self._scan_decoded(data, label, result, candidates)
+        result.matches = _resolve_overlaps(candidates)
+        return result
+
+    def _scan_decoded(
+        self,
+        data: bytes,
+        label: str,
+        result: BlobResult,
+        candidates: list[_Candidate],
+    ) -> None:
+        index = LineIndex(data)
+        for start, end, raw in decoded_segments(data, max_depth=2):
+            # The key the encoded value is assigned to (a Kubernetes Secret's ``password:``)
+            # goes in front, so that rules anchored on a credential name still see it.
+            prefix = _assignment_key(data, start)
+            inner = self.scan(prefix + raw, label=label, decode=False)
+            result.timeouts += inner.timeouts
+            result.warnings.extend(inner.warnings)
+            for m in inner.matches:
+                if m.end <= len(prefix):
+                    continue
+                if _inline_allowed(data, index, start, end):
+                    result.allowed += 1
+                    continue
+                line, column = index.position(start)
+                end_line, end_column = index.position(end)
+                placed = dataclasses.replace(
+                    m, start=start, end=end, line=line, column=column,
+                    end_line=end_line, end_column=end_column,
+                )
+                candidates.append((self._rule(self._index[m.rule_id]), placed, end - start, True))
+
+    def _scan_plain(
+        self,
+        data: bytes,
+        hits: dict[int, list[int]],
+        label: str,
+        result: BlobResult,
+        candidates: list[_Candidate],
+    ) -> None:
         found: list[tuple[_CompiledRule, _Span]] = []
         cache = self._confirmed
         for idx in sorted(hits):
@@ -138,9 +196,8 @@ class Scanner:
                     cache[key] = spans
                 found.extend((crule, sp.shifted(start)) for sp in spans)
         if not found:
-            return result
+            return
         index = LineIndex(data)
-        candidates: list[tuple[_CompiledRule, Match, int]] = []
         for crule, sp in found:
             if _inline_allowed(data, index, sp.match_start, sp.secret_end):
                 result.allowed += 1
@@ -164,9 +221,7 @@ class Scanner:
                 entropy=sp.entropy,
                 public_id=public_id,
             )
-            candidates.append((crule, match, sp.match_end - sp.match_start))
-        result.matches = _resolve_overlaps(candidates)
-        return result
+            candidates.append((crule, match, sp.match_end - sp.match_start, False))
 
     def _confirm_region(self, crule: _CompiledRule, region: bytes) -> tuple[_Span, ...]:
         """The rule's confirmed matches in one region, offsets relative to the region.
@@ -231,6 +286,24 @@ class _Span:
         )
 
 
+# Decoding costs more than scanning; it runs only in files the prefilter marked (see
+# DECODE_TRIGGER_PATTERNS), after this exact check.
+_DECODE_WORTHY = regex.compile(b"|".join(b"(?:" + p + b")" for p in DECODE_TRIGGER_PATTERNS))
+
+
+def _wants_decoding(data: bytes) -> bool:
+    return _DECODE_WORTHY.search(data) is not None
+
+
+_KEY_BEFORE = regex.compile(rb"""([A-Za-z_][\w.-]{0,60})["']?\s{0,3}[:=]\s{0,3}["']?$""")
+
+
+def _assignment_key(data: bytes, start: int) -> bytes:
+    line_start = data.rfind(b"\n", max(0, start - 200), start) + 1
+    m = _KEY_BEFORE.search(data, line_start, start)
+    return m.group(1) + b": " if m else b""
+
+
 def _regions(data: bytes, positions: list[int], window: int) -> list[tuple[int, int]]:
     """Merged byte ranges around hit offsets, widened to line boundaries."""
     n = len(data)
@@ -265,26 +338,26 @@ def _inline_allowed(data: bytes, index: LineIndex, start: int, end: int) -> bool
     return False
 
 
-def _resolve_overlaps(
-    candidates: list[tuple[_CompiledRule, Match, int]],
-) -> list[Match]:
+def _resolve_overlaps(candidates: list[_Candidate]) -> list[Match]:
     """One finding per secret: drop a less specific rule's match that overlaps a better one.
 
     Specific (non-generic) rules beat generic ones; then higher confidence; then higher
     ``priority`` (container formats such as JWTs, ``.npmrc`` lines and database URLs set -1, so
     the provider's own rule for the token inside wins); then the longer whole match (a rule that
     also matched the provider's context around the same value is the more specific); then
-    higher severity, the longer secret, and the rule id.
+    higher severity, the longer secret, and the rule id. A match in decoded text beats one on
+    the encoded form (the decoded value is the credential) before match lengths are compared.
     """
     if len(candidates) <= 1:
-        return [m for _, m, _ in candidates]
+        return [m for _, m, _, _ in candidates]
 
-    def rank(item: tuple[_CompiledRule, Match, int]) -> tuple[int, int, int, int, int, int, str]:
-        c, m, whole = item
+    def rank(item: _Candidate) -> tuple[int, int, int, int, int, int, int, str]:
+        c, m, whole, decoded = item
         return (
             1 if c.generic else 0,
             -c.rule.confidence.rank,
             -c.rule.priority,
+            0 if decoded else 1,
             -whole,
             -c.rule.severity.rank,
             -(m.end - m.start),
@@ -292,7 +365,7 @@ def _resolve_overlaps(
         )
 
     kept: list[Match] = []
-    for _, m, _ in sorted(candidates, key=rank):
+    for _, m, _, _ in sorted(candidates, key=rank):
         if any(m.start < k.end and k.start < m.end for k in kept):
             continue
         kept.append(m)
