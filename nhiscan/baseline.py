@@ -83,6 +83,8 @@ def load_baseline(path: Path) -> Baseline:
         raise ConfigError(f"{path}: cannot read baseline: {exc}") from None
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{path}: baseline is not valid JSON: {exc}") from None
+    if not isinstance(doc, (dict, list)):
+        raise ConfigError(f"{path}: not a baseline (expected a JSON object written by 'nhiscan baseline')")
     version = doc.get("version", 0) if isinstance(doc, dict) else 0
     if not isinstance(version, int) or version > BASELINE_VERSION or version < 0:
         raise ConfigError(f"{path}: unsupported baseline version {version!r} (this nhiscan reads up to {BASELINE_VERSION})")

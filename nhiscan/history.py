@@ -289,15 +289,25 @@ def finish_history(
     commit count), name unreadable and oversized blobs, and fill the stats.
 
     Shared by ``scan_history`` and the distributed sweep (which scans blob ranges on a cluster).
-    Raises GitError if git cannot map the blobs to commits.
+    If git cannot map the blobs to commits, the findings are reported by blob id with an error.
     """
     interesting = set(sweep.found) | set(sweep.unreadable)
     if interesting:
         interesting |= set(too_large)
-    where = locate_blobs(info, interesting)
+    try:
+        where = locate_blobs(info, interesting)
+    except GitError as exc:
+        # The commit walk failed (a corrupt commit or tree): keep what the blob scan found,
+        # named by blob id, and let the error make the exit code 2.
+        builder.error(ReadError(path=str(info.root), message=f"cannot map blobs to commits: {exc}"))
+        where = HistoryMap()
+        for oid, (size, matches) in sorted(sweep.found.items()):
+            builder.add(BlobOutcome(path=f"(blob {oid})", size=size, matches=matches), from_history=True)
+        sweep = dataclasses.replace(sweep, found={})
 
+    unplaced = list(builder.findings)  # only when the commit walk failed
     findings, dangling = _place_findings(builder, sweep, where)
-    builder.findings = findings
+    builder.findings = unplaced + findings
     for oid in sorted(set(sweep.unreadable)):
         placed = where.placements.get(oid)
         name = f"{placed[0].path} (blob {oid[:12]})" if placed else f"object {oid}"

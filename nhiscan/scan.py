@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from nhiscan.config import Config
+from nhiscan.errors import RuleError
 from nhiscan.engine.context import adjust_confidence
 from nhiscan.engine.scanner import Backend, Scanner
 from nhiscan.engine.text import LineIndex, has_bom, is_binary, normalize
@@ -47,7 +48,12 @@ def config_search_root(paths: list[str]) -> Path:
 
 
 def build_ruleset(config: Config) -> RuleSet:
-    return load_rules(config.extend, disable=config.disable)
+    try:
+        return load_rules(config.extend, disable=config.disable)
+    except RuleError as exc:
+        if config.path is not None and str(exc).startswith("rules.disable"):
+            raise RuleError(f"{config.path}: {exc}") from None
+        raise
 
 
 def build_scanner(ruleset: RuleSet, options: EngineOptions) -> Scanner:

@@ -102,6 +102,10 @@ def finish(report: Any, ruleset: Any, opts: CommonOptions) -> int:
                 report.warnings.append(
                     f"baseline entry {entry.fingerprint[:16]} ({entry.rule_id} in {entry.path}) no longer matches"
                 )
+    if report.stats.timeouts:
+        # Part of the input was not checked by a rule: never a clean exit (the report holds
+        # what was found; the warnings name the rule and file).
+        report.incomplete = True
     color = opts.color
     if color is None:
         color = opts.output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
@@ -113,6 +117,11 @@ def finish(report: Any, ruleset: Any, opts: CommonOptions) -> int:
     )
     write_output(text, opts.output)
     print_diagnostics(report, quiet=opts.quiet, verbose=opts.verbose)
+    if report.stats.timeouts:
+        sys.stderr.write(
+            f"nhiscan: error: {report.stats.timeouts} regex time bound(s) exceeded; "
+            "part of the input was not fully checked (see the warnings; raise scan.regex_timeout)\n"
+        )
     if report.errors or report.incomplete:
         return ExitCode.ERROR
     threshold = Severity(opts.fail_on).rank

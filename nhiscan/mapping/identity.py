@@ -21,11 +21,27 @@ def redact(secret: bytes, rule: Rule) -> str:
     text = secret.decode("utf-8", "replace")
     lowered = text.lower()
     prefix = ""
-    for kw in rule.keywords:
-        if lowered.startswith(kw) and len(kw) > len(prefix) and len(kw) < len(text) // 2 + 1:
-            prefix = text[: len(kw)]
+    if not rule.value_check:
+        for kw in rule.keywords:
+            # A token prefix (``ghp_``, ``sk-ant-``, ``-----BEGIN``) carries punctuation; a
+            # word such as ``pass`` or ``key`` at the start of a value is part of the secret.
+            if (
+                lowered.startswith(kw)
+                and any(not c.isalnum() for c in kw)
+                and len(kw) > len(prefix)
+                and len(kw) < len(text) // 2 + 1
+            ):
+                prefix = text[: len(kw)]
     prefix = prefix.split("\n", 1)[0]
     return f"{prefix}…({len(text)} chars)"
+
+
+def public_preview(public_id: str) -> str:
+    """Non-secret context is shown (a service account's ``client_email``); an identifier that
+    is half of a key pair (an AWS access key id) is redacted like a secret."""
+    if "@" in public_id:
+        return public_id
+    return f"{public_id[:4]}…({len(public_id)} chars)"
 
 
 def fingerprint(rule_id: str, path: str, secret_sha256: str) -> str:
@@ -73,6 +89,6 @@ def make_finding(
         controls=mapping.controls_for(rule, from_history=from_history),
         commit=commit,
         commits_count=commits_count,
-        public_id=match.public_id,
+        public_id=public_preview(match.public_id) if match.public_id else None,
         repo=repo,
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,15 +65,16 @@ def list_files(paths: list[str], *, no_ignore: bool, max_size: int) -> FileListi
         if not os.path.lexists(p):
             raise SourceError(f"{p}: no such file or directory")
     cwd = Path.cwd()
-    root = Path(paths[0]).resolve() if len(paths) == 1 and os.path.isdir(paths[0]) else cwd
+    # Lexical, not resolved: a folder reached through a symlink still yields relative paths.
+    root = Path(os.path.abspath(paths[0])) if len(paths) == 1 and os.path.isdir(paths[0]) else cwd
     skipped: list[Skipped] = []
     errors: list[ReadError] = []
     files: list[FileEntry] = []
     seen: set[str] = set()
     git_root: Path | None = None
 
-    def consider(fspath: str, tree_root: str) -> None:
-        shown = display_path(fspath, root)
+    def consider(fspath: str, tree_root: str, shown: str | None = None) -> None:
+        shown = shown or display_path(fspath, root)
         try:
             st = os.lstat(fspath)
         except FileNotFoundError:
@@ -109,13 +111,22 @@ def list_files(paths: list[str], *, no_ignore: bool, max_size: int) -> FileListi
     for p in paths:
         real = os.path.realpath(p)
         if not os.path.isdir(p) or os.path.islink(p) and not os.path.isdir(real):
-            # An explicitly named file is scanned even if git ignores it.
-            consider(p, os.path.dirname(real) or os.sep)
+            # An explicitly named file is scanned even if git ignores it; a named link to a
+            # file is followed (the user asked for it), shown under the name given.
+            if os.path.islink(p) and os.path.exists(real):
+                consider(real, os.path.dirname(real) or os.sep, shown=display_path(p, root))
+            else:
+                consider(p, os.path.dirname(real) or os.sep)
             continue
         top = None if no_ignore else work_tree_root(Path(p))
+        if top is not None and _ignored_by_git(Path(p)):
+            top = None  # a folder the user named explicitly is scanned even if git ignores it
         if top is not None:
             git_root = git_root or top
-            for rel in _git_listing(Path(p)):
+            listed, unreadable = _git_listing(Path(p))
+            for rel in unreadable:
+                errors.append(ReadError(path=display_path(os.path.join(p, rel), root), message="Permission denied (folder not listed)"))
+            for rel in listed:
                 consider(os.path.join(p, rel), real)
         else:
             for fspath in _walk(p, errors, root):
@@ -124,11 +135,24 @@ def list_files(paths: list[str], *, no_ignore: bool, max_size: int) -> FileListi
     return FileListing(root=root, files=files, skipped=skipped, errors=errors, git_root=git_root)
 
 
-def _git_listing(directory: Path) -> list[str]:
+_UNREADABLE_DIR = re.compile(rb"could not open directory '(.*)': ")
+
+
+def _git_listing(directory: Path) -> tuple[list[str], list[str]]:
+    """Files git tracks or would track below ``directory``, and folders it could not open
+    (git only warns about those and exits 0: they must not pass silently)."""
     proc = run_git(
         directory, ["ls-files", "-z", "--cached", "--others", "--exclude-standard", "--deduplicate"]
     )
-    return [os.fsdecode(x) for x in proc.stdout.split(b"\0") if x]
+    unreadable = [os.fsdecode(m.group(1)) for m in _UNREADABLE_DIR.finditer(proc.stderr)]
+    return [os.fsdecode(x) for x in proc.stdout.split(b"\0") if x], unreadable
+
+
+def _ignored_by_git(directory: Path) -> bool:
+    if directory.name in ("", ".", ".."):
+        return False
+    proc = run_git(directory.parent if str(directory.parent) else Path("."), ["check-ignore", "-q", "--", directory.name], check=False)
+    return proc.returncode == 0
 
 
 def _walk(top: str, errors: list[ReadError], root: Path) -> Iterator[str]:

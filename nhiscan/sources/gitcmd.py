@@ -37,8 +37,14 @@ def safe_env() -> dict[str, str]:
         GIT_EXTERNAL_DIFF="",
         LC_ALL="C",
     )
-    for var in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_EXEC_PATH", "GIT_ASKPASS"):
+    for var in ("GIT_DIR", "GIT_WORK_TREE", "GIT_EXEC_PATH", "GIT_ASKPASS"):
         env.pop(var, None)
+    # Kept: inside a pre-commit hook, `git commit -a` and `git commit PATH` stage into a
+    # temporary index that git names here; the staged scan must read that one. git gives it
+    # relative to the work tree top, where hooks run; make it absolute for ``git -C``.
+    index = env.get("GIT_INDEX_FILE")
+    if index and not os.path.isabs(index):
+        env["GIT_INDEX_FILE"] = os.path.abspath(index)
     return env
 
 
