@@ -29,18 +29,23 @@ from nhiscan.model import Rule
 Hits = dict[int, list[int]]
 """Rule index -> sorted end offsets of prefilter hits."""
 
-DECODE_TRIGGER = -1
-"""Pseudo rule index: the data shows signs of encoded credentials (worth decoding)."""
-DECODE_TRIGGER_PATTERNS = (
-    rb"kind:\s{0,3}[\"']?Secret",          # a Kubernetes Secret's data
-    rb'"auth"\s{0,3}:',                     # Docker config.json auths
-    rb"_(?i:auth(?:token)?)\s{0,3}=",       # .npmrc
-    rb"%(?:3[Aa]|40)",                      # percent-escaped ':' or '@' (URL credentials)
-    rb"Basic [A-Za-z0-9+/]{8,}",            # a basic-auth header
+DECODE_FILE = -1
+"""Pseudo rule index: the whole file is worth decoding (a Kubernetes Secret's ``data:``)."""
+DECODE_LINE = -2
+"""Pseudo rule index: the lines at these offsets carry an encoded credential candidate."""
+DECODE_TRIGGER_PATTERNS: tuple[tuple[int, bytes], ...] = (
+    (DECODE_FILE, rb"kind:\s{0,3}[\"']?Secret"),     # a Kubernetes Secret's data
+    (DECODE_LINE, rb'"auth"\s{0,3}:'),                # Docker config.json auths
+    (DECODE_LINE, rb"_(?i:auth(?:token)?)\s{0,3}="),  # .npmrc
+    (DECODE_LINE, rb"%(?:3[Aa]|40)"),                 # percent-escaped ':' or '@' (URL credentials)
+    (DECODE_LINE, rb"Basic [A-Za-z0-9+/]{8,}"),       # a basic-auth header
 )
 """Signs of encoded credentials. Hyperscan finds them in the same pass as the rules; the
-keyword prefilter looks for the literals below, and the scanner confirms with the patterns."""
-DECODE_TRIGGER_LITERALS = ("kind:", '"auth"', "_auth", "%3a", "%40", "basic ")
+keyword prefilter reports the literals below, and the scanner confirms them with the patterns."""
+DECODE_TRIGGER_LITERALS: tuple[tuple[int, str], ...] = (
+    (DECODE_FILE, "kind:"), (DECODE_LINE, '"auth"'), (DECODE_LINE, "_auth"),
+    (DECODE_LINE, "%3a"), (DECODE_LINE, "%40"), (DECODE_LINE, "basic "),
+)
 
 
 class Prefilter(Protocol):
@@ -57,7 +62,7 @@ class KeywordPrefilter:
     def __init__(self, rules: tuple[Rule, ...]) -> None:
         import ahocorasick
 
-        table: dict[str, list[int]] = {kw: [DECODE_TRIGGER] for kw in DECODE_TRIGGER_LITERALS}
+        table: dict[str, list[int]] = {kw: [kind] for kind, kw in DECODE_TRIGGER_LITERALS}
         for idx, rule in enumerate(rules):
             for kw in rule.keywords:
                 table.setdefault(kw, [])
@@ -85,7 +90,7 @@ _FLAGS_EXACT = 0
 _MAX_HS_WIDTH = 700
 _MAX_HS_PREFILTER_WIDTH = 2000
 # Part of the cache key: change it whenever the way rules become Hyperscan expressions changes.
-_DB_LAYOUT = f"v4-{_MAX_HS_WIDTH}-{_MAX_HS_PREFILTER_WIDTH}-{len(DECODE_TRIGGER_PATTERNS)}"
+_DB_LAYOUT = f"v5-{_MAX_HS_WIDTH}-{_MAX_HS_PREFILTER_WIDTH}-{len(DECODE_TRIGGER_PATTERNS)}"
 
 
 def max_width(pattern: str) -> int:
@@ -195,10 +200,10 @@ class HyperscanPrefilter:
                 expressions.append(expr)
                 flags.append(flag)
                 ids.append(idx)
-        for pattern in DECODE_TRIGGER_PATTERNS:
+        for kind, pattern in DECODE_TRIGGER_PATTERNS:
             expressions.append(pattern)
-            flags.append(hs.HS_FLAG_SINGLEMATCH)
-            ids.append(DECODE_TRIGGER)
+            flags.append(hs.HS_FLAG_SINGLEMATCH if kind == DECODE_FILE else 0)
+            ids.append(kind)
         db = hs.Database(mode=hs.HS_MODE_BLOCK)
         if expressions:
             # Hyperscan ids are positions in ``expressions``; ``ids`` maps them to rules.

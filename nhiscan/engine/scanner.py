@@ -12,7 +12,8 @@ import regex
 from nhiscan.engine.decode import decoded_segments
 from nhiscan.engine.placeholders import is_code_or_dummy, is_placeholder
 from nhiscan.engine.prefilter import (
-    DECODE_TRIGGER,
+    DECODE_FILE,
+    DECODE_LINE,
     DECODE_TRIGGER_PATTERNS,
     HyperscanPrefilter,
     KeywordPrefilter,
@@ -128,23 +129,44 @@ class Scanner:
         result = BlobResult()
         candidates: list[_Candidate] = []
         hits = self.prefilter.hits(data)
-        triggered = hits.pop(DECODE_TRIGGER, None) is not None
+        whole_file = hits.pop(DECODE_FILE, None)
+        line_hits = hits.pop(DECODE_LINE, None)
         if hits:
             self._scan_plain(data, hits, label, result, candidates)
-        if decode and triggered and _wants_decoding(data):
-            self._scan_decoded(data, label, result, candidates)
+        if decode and (whole_file or line_hits):
+            if whole_file and self._confirm_trigger(data, 0, len(data)):
+                regions = [(0, len(data))]
+            else:
+                regions = [
+                    (a, b) for a, b in _regions(data, line_hits or [], 0)
+                    if self._confirm_trigger(data, a, b)
+                ]
+            if regions:
+                self._scan_decoded(data, regions, label, result, candidates)
         result.matches = _resolve_overlaps(candidates)
         return result
+
+    def _confirm_trigger(self, data: bytes, start: int, end: int) -> bool:
+        """Hyperscan reports exact trigger matches; the keyword prefilter only literals."""
+        if self.backend == "hyperscan":
+            return True
+        return _DECODE_WORTHY.search(data, start, end) is not None
 
     def _scan_decoded(
         self,
         data: bytes,
+        regions: list[tuple[int, int]],
         label: str,
         result: BlobResult,
         candidates: list[_Candidate],
     ) -> None:
         index = LineIndex(data)
-        for start, end, raw in decoded_segments(data, max_depth=2):
+        segments = [
+            (a + s, a + e, raw)
+            for a, b in regions
+            for s, e, raw in decoded_segments(data[a:b], max_depth=2)
+        ]
+        for start, end, raw in segments:
             # The key the encoded value is assigned to (a Kubernetes Secret's ``password:``)
             # goes in front, so that rules anchored on a credential name still see it.
             prefix = _assignment_key(data, start)
@@ -288,11 +310,7 @@ class _Span:
 
 # Decoding costs more than scanning; it runs only in files the prefilter marked (see
 # DECODE_TRIGGER_PATTERNS), after this exact check.
-_DECODE_WORTHY = regex.compile(b"|".join(b"(?:" + p + b")" for p in DECODE_TRIGGER_PATTERNS))
-
-
-def _wants_decoding(data: bytes) -> bool:
-    return _DECODE_WORTHY.search(data) is not None
+_DECODE_WORTHY = regex.compile(b"|".join(b"(?:" + p + b")" for _, p in DECODE_TRIGGER_PATTERNS))
 
 
 _KEY_BEFORE = regex.compile(rb"""([A-Za-z_][\w.-]{0,60})["']?\s{0,3}[:=]\s{0,3}["']?$""")
