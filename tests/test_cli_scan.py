@@ -173,7 +173,10 @@ def test_many_tiny_files(cli, tmp_path: Path) -> None:
     assert r.code == 1 and doc["stats"]["files"] == 3001 and pw not in r.out
 
 
-def test_parallel_and_serial_agree(cli, tmp_path: Path) -> None:
+def test_parallel_and_serial_agree(cli, tmp_path: Path, monkeypatch) -> None:
+    from nhiscan import scan as scan_module
+
+    monkeypatch.setattr(scan_module, "_PARALLEL_MIN_BYTES", 0)  # force the process pool
     for i in range(40):
         (tmp_path / f"big{i}.txt").write_text(("filler line\n" * 25000) + f'token = "{generic_password()}"\n')
     serial = json.loads(cli("scan", str(tmp_path), "--format", "json", "--jobs", "1").out)
