@@ -200,38 +200,20 @@ class BlobListing:
 
 def list_blobs(repo: RepoInfo) -> BlobListing:
     """All blobs of the repository (and its alternates), in the order packs store them."""
-    argv = git_argv(
-        repo.root,
-        [
-            "cat-file",
-            "--batch-all-objects",
-            "--unordered",
-            "--batch-check=%(objecttype) %(objectname) %(objectsize)",
-        ],
-    )
+    args = [
+        "cat-file",
+        "--batch-all-objects",
+        "--unordered",
+        "--batch-check=%(objecttype) %(objectname) %(objectsize)",
+    ]
     blobs: list[tuple[str, int]] = []
     unreadable: list[str] = []
-    with tempfile.TemporaryFile() as err:
-        try:
-            proc = subprocess.Popen(
-                argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err, env=safe_env()
-            )
-        except OSError as exc:
-            raise GitError(f"git: cannot run: {exc}") from None
-        assert proc.stdout is not None
-        try:
-            for line in proc.stdout:
-                parts = line.split()
-                if len(parts) == 3 and parts[0] == b"blob":
-                    blobs.append((parts[1].decode(), int(parts[2])))
-                elif len(parts) == 2 and parts[1] == b"missing":
-                    unreadable.append(parts[0].decode())
-        finally:
-            proc.stdout.close()
-            rc = proc.wait()
-        if rc != 0:
-            err.seek(0)
-            raise GitError(f"{repo.path}: git cat-file failed: {first_line(err.read())}")
+    for line in _stream_lines(repo.root, args):
+        parts = line.split()
+        if len(parts) == 3 and parts[0] == b"blob":
+            blobs.append((parts[1].decode(), int(parts[2])))
+        elif len(parts) == 2 and parts[1] == b"missing":
+            unreadable.append(parts[0].decode())
     return BlobListing(blobs=blobs, unreadable=unreadable)
 
 
@@ -513,27 +495,24 @@ def locate_blobs(repo: RepoInfo, oids: set[str]) -> HistoryMap:
     if not oids:
         result.commits = count_commits(repo)
         return result
-    argv = git_argv(
-        repo.root,
-        [
-            "log",
-            "--all",
-            "--reverse",
-            "--date-order",
-            "--root",
-            "--no-renames",
-            "--diff-merges=first-parent",
-            "--raw",
-            "--no-abbrev",
-            "--no-ext-diff",
-            "--no-textconv",
-            "--no-color",
-            "--no-relative",
-            "--no-show-signature",
-            "-O/dev/null",
-            _COMMIT_FORMAT,
-        ],
-    )
+    args = [
+        "log",
+        "--all",
+        "--reverse",
+        "--date-order",
+        "--root",
+        "--no-renames",
+        "--diff-merges=first-parent",
+        "--raw",
+        "--no-abbrev",
+        "--no-ext-diff",
+        "--no-textconv",
+        "--no-color",
+        "--no-relative",
+        "--no-show-signature",
+        "-O/dev/null",
+        _COMMIT_FORMAT,
+    ]
     empty: dict[bytes, str] = {}
     states: dict[str, dict[bytes, str]] = {}
     state_objects: dict[int, dict[bytes, str]] = {id(empty): empty}
@@ -553,57 +532,42 @@ def locate_blobs(repo: RepoInfo, oids: set[str]) -> HistoryMap:
         state_objects[id(state)] = state
         state_counts[id(state)] = state_counts.get(id(state), 0) + 1
 
-    with tempfile.TemporaryFile() as err:
-        try:
-            proc = subprocess.Popen(
-                argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err, env=safe_env()
-            )
-        except OSError as exc:
-            raise GitError(f"git: cannot run: {exc}") from None
-        assert proc.stdout is not None
-        try:
-            for line in proc.stdout:
-                if line.startswith(_COMMIT_MARK):
-                    close_commit()
-                    sha, parents, commit = _parse_header(line)
-                    order += 1
-                    result.commits += 1
-                    base = states.get(parents[0], empty) if parents else empty
-                    cur = None
-                    copied = False
-                    continue
-                if not line.startswith(b":") or commit is None:
-                    continue
-                entry = parse_raw(line)
-                if entry is None:
-                    continue
-                path = entry.path
-                new = entry.new_oid
-                if entry.new_mode == SUBMODULE_MODE:
-                    continue
-                tracked = cur if cur is not None else base
-                wanted = new in oids and entry.status[:1] != "D"
-                if not wanted and path not in tracked:
-                    continue
-                if not copied:
-                    cur = dict(base)
-                    copied = True
-                assert cur is not None
-                if wanted:
-                    if base.get(path) != new:
-                        key = (path, new)
-                        if key not in first:
-                            first[key] = (order, commit)
-                    cur[path] = new
-                else:
-                    cur.pop(path, None)
+    for line in _stream_lines(repo.root, args):
+        if line.startswith(_COMMIT_MARK):
             close_commit()
-        finally:
-            proc.stdout.close()
-            rc = proc.wait()
-        if rc != 0:
-            err.seek(0)
-            raise GitError(f"{repo.path}: git log failed: {first_line(err.read())}")
+            sha, parents, commit = _parse_header(line)
+            order += 1
+            result.commits += 1
+            base = states.get(parents[0], empty) if parents else empty
+            cur = None
+            copied = False
+            continue
+        if not line.startswith(b":") or commit is None:
+            continue
+        entry = parse_raw(line)
+        if entry is None:
+            continue
+        path = entry.path
+        new = entry.new_oid
+        if entry.new_mode == SUBMODULE_MODE:
+            continue
+        tracked = cur if cur is not None else base
+        wanted = new in oids and entry.status[:1] != "D"
+        if not wanted and path not in tracked:
+            continue
+        if not copied:
+            cur = dict(base)
+            copied = True
+        assert cur is not None
+        if wanted:
+            if base.get(path) != new:
+                key = (path, new)
+                if key not in first:
+                    first[key] = (order, commit)
+            cur[path] = new
+        else:
+            cur.pop(path, None)
+    close_commit()
     counts: dict[tuple[bytes, str], int] = {}
     for sid, n in state_counts.items():
         for path, oid in state_objects[sid].items():
