@@ -228,3 +228,18 @@ def test_output_to_a_device_or_fifo_writes_into_it(cli, tmp_path: Path) -> None:
     assert json.loads(got[0])["version"] == 1
     r = cli("scan", str(tmp_path), "-q", "-o", os.devnull)
     assert stat.S_ISCHR(os.stat(os.devnull).st_mode)
+
+
+def test_allow_unreadable_turns_read_errors_into_warnings(cli, tmp_path: Path, monkeypatch) -> None:
+    plant(tmp_path)
+    (tmp_path / "locked.txt").write_text("hidden\n")
+    real_open = os.open
+
+    def fake_open(path, flags, *a, **k):
+        if str(path).endswith("locked.txt"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, flags, *a, **k)
+
+    monkeypatch.setattr(os, "open", fake_open)
+    r = cli("scan", str(tmp_path), "--allow-unreadable")
+    assert r.code == 1 and "locked.txt: Permission denied" in r.err

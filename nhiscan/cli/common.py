@@ -38,6 +38,7 @@ def common_options(f: F) -> F:
         click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Worker processes (default: all cores)."),
         click.option("--max-file-size", type=str, default=None, callback=_size, help="Skip files larger than this (bytes or 512KB/10MB/1GB; default 10MB)."),
         click.option("--show-secrets", is_flag=True, help="Print raw secret values (off by default)."),
+        click.option("--allow-unreadable", is_flag=True, help="Unreadable inputs are named on stderr but do not make the exit code 2."),
         click.option("--report-unused", is_flag=True, help="With --baseline: warn about baseline entries that no longer match."),
         click.option("--fail-on", type=click.Choice(_SEVERITIES), default="low", show_default=True, help="Exit 1 only for findings at or above this severity."),
         click.option("--engine", type=click.Choice(["auto", "hyperscan", "aho-corasick"]), default="auto", show_default=True, help="Prefilter implementation."),
@@ -57,6 +58,7 @@ class CommonOptions:
     config_path: str | None
     baseline_path: str | None
     report_unused: bool
+    allow_unreadable: bool
     jobs: int | None
     max_file_size: int | None
     show_secrets: bool
@@ -122,7 +124,7 @@ def finish(report: Any, ruleset: Any, opts: CommonOptions) -> int:
             f"nhiscan: error: {report.stats.timeouts} regex time bound(s) exceeded; "
             "part of the input was not fully checked (see the warnings; raise scan.regex_timeout)\n"
         )
-    if report.errors or report.incomplete:
+    if (report.errors and not opts.allow_unreadable) or report.incomplete:
         return ExitCode.ERROR
     threshold = Severity(opts.fail_on).rank
     if any(f.severity.rank >= threshold for f in report.findings):
