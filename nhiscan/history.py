@@ -39,6 +39,7 @@ from nhiscan.sources.git import (
     list_commits,
     locate_blobs,
     open_repo,
+    refs_to_blobs,
     staged_changes,
     stream_blobs,
 )
@@ -306,6 +307,17 @@ def finish_history(
         sweep = dataclasses.replace(sweep, found={})
 
     unplaced = list(builder.findings)  # only when the commit walk failed
+    loose = [oid for oid in sweep.found if oid not in where.placements]
+    if loose:
+        # Blobs in no commit's tree may still be reachable: a ref or tag pointing at a blob.
+        tagged = refs_to_blobs(info)
+        for oid in loose:
+            if oid in tagged:
+                size, matches = sweep.found.pop(oid)
+                unplaced.extend(
+                    builder.add(BlobOutcome(path=tagged[oid], size=size, matches=matches), from_history=True)
+                )
+        builder.findings = list(unplaced)
     findings, dangling = _place_findings(builder, sweep, where)
     builder.findings = unplaced + findings
     for oid in sorted(set(sweep.unreadable)):

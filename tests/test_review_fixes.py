@@ -143,3 +143,15 @@ def test_unknown_disabled_rule_names_the_config_file(cli, tmp_path: Path) -> Non
     (tmp_path / "bad.toml").write_text('[rules]\ndisable = ["nonexistent-rule"]\n')
     r = cli("scan", str(tmp_path), "--config", str(tmp_path / "bad.toml"))
     assert r.code == 2 and "bad.toml" in r.err and "nonexistent-rule" in r.err
+
+
+def test_blob_tagged_directly_is_reported(cli, git_tree: Path) -> None:
+    (git_tree / "a.py").write_text("x = 1\n")
+    git(git_tree, "add", "a.py")
+    git(git_tree, "commit", "-qm", "one")
+    blob_file = git_tree.parent / "loose.txt"
+    blob_file.write_text(f'password = "{generic_password()}"\n')
+    oid = git(git_tree, "hash-object", "-w", str(blob_file)).strip()
+    git(git_tree, "tag", "blobtag", oid)
+    doc = json.loads(cli("git", str(git_tree), "--format", "json").out)
+    assert [f["path"] for f in doc["findings"]] == ["refs/tags/blobtag"]

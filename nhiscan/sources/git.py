@@ -217,6 +217,28 @@ def list_blobs(repo: RepoInfo) -> BlobListing:
     return BlobListing(blobs=blobs, unreadable=unreadable)
 
 
+def refs_to_blobs(repo: RepoInfo) -> dict[str, str]:
+    """Blob id -> ref name, for refs (or annotated tags) that point straight at a blob.
+
+    Such blobs are in no commit's tree but are reachable, and pushed with ``--tags``.
+    """
+    proc = run_git(
+        repo.root,
+        ["for-each-ref", "--format=%(objecttype) %(objectname) %(*objecttype) %(*objectname) %(refname)"],
+    )
+    out: dict[str, str] = {}
+    for line in proc.stdout.decode("utf-8", "replace").splitlines():
+        parts = line.split(" ")
+        if len(parts) < 5:
+            continue
+        typ, oid, peeled_type, peeled_oid, ref = parts[0], parts[1], parts[2], parts[3], " ".join(parts[4:])
+        if typ == "blob":
+            out.setdefault(oid, ref)
+        elif peeled_type == "blob":
+            out.setdefault(peeled_oid, ref)
+    return out
+
+
 class BlobTooLarge(Exception):
     """Raised by :meth:`CatFile.get` for a blob over the size limit; carries the size."""
 
