@@ -40,6 +40,7 @@ from nhiscan.sources.git import (
     locate_blobs,
     open_repo,
     refs_to_blobs,
+    repository_uri,
     staged_changes,
     stream_blobs,
 )
@@ -351,6 +352,7 @@ def finish_history(
     st.timeouts = sweep.timeouts
     st.commits = where.commits
     report.head_commit = info.head
+    report.repository_uri = repository_uri(info)
     return report
 
 
@@ -442,6 +444,7 @@ def _scan_range(
     report.stats.commits = ncommits
     report.stats.blobs = len(changes.blobs)
     report.head_commit = info.head
+    report.repository_uri = repository_uri(info)
     return report
 
 

@@ -305,3 +305,28 @@ def test_sarif_of_a_history_scan(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert {t["id"] for t in res[0]["taxa"]} | set(rule["properties"]["iso27001"]) >= set(load_mapping().history)
     assert "automationDetails" not in run  # upload-sarif's category decides
     capsys.readouterr()
+
+
+def test_git_sarif_carries_version_control_provenance_without_credentials(tmp_path: Path) -> None:
+    import subprocess
+
+    from nhiscan.cli.main import main
+
+    repo = tmp_path / "r"
+    repo.mkdir()
+    run = lambda *a: subprocess.run(["git", "-C", str(repo), *a], check=True, capture_output=True)  # noqa: E731
+    run("init", "-q", "-b", "main")
+    run("config", "user.email", "a@example.com")
+    run("config", "user.name", "A")
+    (repo / "a.py").write_text("x = 1\n")
+    run("add", "a.py")
+    run("commit", "-qm", "one")
+    run("remote", "add", "origin", "https://ci-bot:hunter2-not-a-token@git.example.com/acme/app.git")
+    out = tmp_path / "r.sarif"
+    assert main(["git", str(repo), "--format", "sarif", "-o", str(out)]) == 0
+    doc = json.loads(out.read_text())
+    validate(doc)
+    (vcp,) = doc["runs"][0]["versionControlProvenance"]
+    assert vcp["repositoryUri"] == "https://git.example.com/acme/app.git"
+    assert len(vcp["revisionId"]) == 40
+    assert "hunter2" not in out.read_text()

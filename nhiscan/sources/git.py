@@ -217,6 +217,24 @@ def list_blobs(repo: RepoInfo) -> BlobListing:
     return BlobListing(blobs=blobs, unreadable=unreadable)
 
 
+_USERINFO = re.compile(r"^([a-z][a-z0-9+.-]*://)[^/@]*@", re.IGNORECASE)
+_SCP_LIKE = re.compile(r"^(?:[^@/]+@)?([^:/]+):(?!//)(.+)$")
+
+
+def repository_uri(repo: RepoInfo) -> str:
+    """The ``origin`` remote as a URI without credentials, else the repository's file URI
+    (for SARIF ``versionControlProvenance``)."""
+    proc = run_git(repo.root, ["remote", "get-url", "origin"], check=False)
+    url = proc.stdout.decode("utf-8", "replace").strip() if proc.returncode == 0 else ""
+    if not url:
+        return Path(repo.root).resolve().as_uri()
+    url = _USERINFO.sub(r"\1", url)  # never carry a token from https://user:token@host
+    scp = _SCP_LIKE.match(url)
+    if scp and "://" not in url:
+        url = f"ssh://{scp.group(1)}/{scp.group(2)}"
+    return url
+
+
 def refs_to_blobs(repo: RepoInfo) -> dict[str, str]:
     """Blob id -> ref name, for refs (or annotated tags) that point straight at a blob.
 
