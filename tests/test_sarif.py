@@ -330,3 +330,10 @@ def test_git_sarif_carries_version_control_provenance_without_credentials(tmp_pa
     assert vcp["repositoryUri"] == "https://git.example.com/acme/app.git"
     assert len(vcp["revisionId"]) == 40
     assert "hunter2" not in out.read_text()
+
+
+def test_sarif_uri_of_a_non_utf8_file_name_points_at_the_file() -> None:
+    from nhiscan.reporters.sarif import artifact_location
+
+    assert artifact_location("caf\\xe9.txt", "", None)["uri"] == "caf%E9.txt"
+    assert artifact_location("ok/ü.py", "", None)["uri"] == "ok/%C3%BC.py"

@@ -290,6 +290,15 @@ def _base(report: ScanReport) -> tuple[Path | None, str]:
     return top, "" if rel == "." else rel.replace(os.sep, "/") + "/"
 
 
+_ESCAPED_BYTE = re.compile(rb"\\x([0-9a-f]{2})")
+
+
+def _path_bytes(path: str) -> bytes:
+    """The file name's bytes: report paths show undecodable bytes as ``\\xNN`` (see
+    ``sources.files.display_path``); a URI percent-encodes the byte itself (``caf%E9.txt``)."""
+    return _ESCAPED_BYTE.sub(lambda m: bytes([int(m.group(1), 16)]), path.encode("utf-8"))
+
+
 def artifact_location(path: str, prefix: str, base: Path | None) -> dict[str, Any]:
     if path.startswith("/") or re.match(r"^[A-Za-z]:[\\/]", path):
         # Outside the scan root: relative to the repository when inside it, else absolute.
@@ -300,7 +309,7 @@ def artifact_location(path: str, prefix: str, base: Path | None) -> dict[str, An
             except (ValueError, OSError):
                 pass
         return {"uri": Path(path).as_uri()}
-    loc: dict[str, Any] = {"uri": quote(prefix + path, safe=_URI_SAFE)}
+    loc: dict[str, Any] = {"uri": quote(_path_bytes(prefix + path), safe=_URI_SAFE)}
     if base is not None:
         loc["uriBaseId"] = SRCROOT
     return loc
