@@ -53,6 +53,13 @@ def display_path(fspath: str, root: Path) -> str:
     return raw.replace(os.sep, "/")
 
 
+def _shown_below(base_shown: str, rel: str) -> str:
+    """Display path of ``rel`` below a folder shown as ``base_shown`` (no relpath per file:
+    a tree of 100,000 files would spend seconds in it)."""
+    text = os.fsencode(rel).decode("utf-8", "backslashreplace").replace(os.sep, "/")
+    return text if base_shown in ("", ".") else f"{base_shown}/{text}"
+
+
 def _inside(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
@@ -126,11 +133,14 @@ def list_files(paths: list[str], *, no_ignore: bool, max_size: int) -> FileListi
             listed, unreadable = _git_listing(Path(p))
             for rel in unreadable:
                 errors.append(ReadError(path=display_path(os.path.join(p, rel), root), message="Permission denied (folder not listed)"))
+            base_shown = display_path(p, root)
             for rel in listed:
-                consider(os.path.join(p, rel), real)
+                consider(os.path.join(p, rel), real, shown=_shown_below(base_shown, rel))
         else:
+            base_shown = display_path(p, root)
+            cut = len(p.rstrip(os.sep)) + 1 if p.rstrip(os.sep) else 1
             for fspath in _walk(p, errors, root):
-                consider(fspath, real)
+                consider(fspath, real, shown=_shown_below(base_shown, fspath[cut:]))
     files.sort(key=lambda f: f.path)
     return FileListing(root=root, files=files, skipped=skipped, errors=errors, git_root=git_root)
 
