@@ -36,15 +36,13 @@ from nhiscan.reporters.sarif import (
 from nhiscan.rules import RuleSet
 from nhiscan.scan import EngineOptions, scan_paths
 
-SCHEMA_PATH = Path(__file__).resolve().parents[1].parent / "shared" / "schemas" / "sarif-schema-2.1.0.json"
+# The official OASIS schema, kept beside the tests (also in ../shared/schemas/).
+SCHEMA_PATH = Path(__file__).resolve().parent / "data" / "sarif-schema-2.1.0.json"
 _CHARS = string.ascii_letters + string.digits + "!#%*+"
 
 
 def _schema() -> dict[str, Any]:
-    for candidate in (SCHEMA_PATH, Path("/work/shared/schemas/sarif-schema-2.1.0.json")):
-        if candidate.is_file():
-            return json.loads(candidate.read_text())  # type: ignore[no-any-return]
-    pytest.skip("the official SARIF schema (../shared/schemas/sarif-schema-2.1.0.json) is not beside the repository")
+    return json.loads(SCHEMA_PATH.read_text())  # type: ignore[no-any-return]
 
 
 def fake_password() -> str:
@@ -337,3 +335,12 @@ def test_sarif_uri_of_a_non_utf8_file_name_points_at_the_file() -> None:
 
     assert artifact_location("caf\\xe9.txt", "", None)["uri"] == "caf%E9.txt"
     assert artifact_location("ok/ü.py", "", None)["uri"] == "ok/%C3%BC.py"
+
+
+def test_the_kept_schema_is_the_official_one() -> None:
+    """tests/data holds a copy of ../shared/schemas/sarif-schema-2.1.0.json; where shared/ is
+    beside the repository, the two must be identical."""
+    shared = Path(__file__).resolve().parents[2] / "shared" / "schemas" / "sarif-schema-2.1.0.json"
+    if not shared.is_file():
+        pytest.skip("no shared/ beside this checkout")
+    assert shared.read_bytes() == SCHEMA_PATH.read_bytes()
