@@ -437,6 +437,10 @@ def _scan_range(
                         in_commit.add(f.fingerprint)
                         counts[f.fingerprint] = counts.get(f.fingerprint, 0) + 1
                     best.setdefault(f.fingerprint, f)
+    except GitError as exc:
+        # git could not produce a commit's changes (a corrupt object): report what was
+        # scanned before it, and make the exit code 2.
+        builder.error(ReadError(path=str(info.root), message=f"stopped after {ncommits} commits: {exc}"))
     finally:
         changes.close()
     builder.findings = [dataclasses.replace(f, commits_count=counts[fp]) for fp, f in best.items()]

@@ -155,3 +155,24 @@ def test_blob_tagged_directly_is_reported(cli, git_tree: Path) -> None:
     git(git_tree, "tag", "blobtag", oid)
     doc = json.loads(cli("git", str(git_tree), "--format", "json").out)
     assert [f["path"] for f in doc["findings"]] == ["refs/tags/blobtag"]
+
+
+def test_corrupt_blob_in_a_range_still_writes_the_report(cli, git_tree: Path, tmp_path: Path) -> None:
+    (git_tree / "a.py").write_text("x = 1\n")
+    git(git_tree, "add", "a.py")
+    git(git_tree, "commit", "-qm", "base")
+    (git_tree / "b.py").write_text(f'password = "{generic_password()}"\n')
+    git(git_tree, "add", "b.py")
+    git(git_tree, "commit", "-qm", "adds a secret")
+    (git_tree / "c.py").write_text("z = 3\n" * 50)
+    git(git_tree, "add", "c.py")
+    git(git_tree, "commit", "-qm", "adds c")
+    oid = git(git_tree, "rev-parse", "HEAD:c.py").strip()
+    obj = git_tree / ".git/objects" / oid[:2] / oid[2:]
+    obj.chmod(0o644)
+    obj.write_bytes(b"\x78\x9cgarbage")
+    out = tmp_path / "r.json"
+    r = cli("git", str(git_tree), "--range", "HEAD~2..HEAD", "--format", "json", "-o", str(out))
+    assert r.code == 2 and "Traceback" not in r.err
+    doc = json.loads(out.read_text())
+    assert [f["path"] for f in doc["findings"]] == ["b.py"] and doc["errors"]
