@@ -22,7 +22,8 @@ from __future__ import annotations
 import enum
 from pathlib import PurePosixPath
 
-import regex
+
+from nhiscan.engine.lazyre import lazy
 
 from nhiscan.model import Confidence, NhiKind, Rule
 
@@ -45,8 +46,8 @@ _TEST_DIRS = frozenset(
         "integration_tests", "integration-tests", "functional_tests", "__snapshots__",
     }
 )
-_TEST_DIR_PATTERN = regex.compile(r"^tests?[_-]|[_-]tests?$")
-_TEST_FILE = regex.compile(
+_TEST_DIR_PATTERN = lazy(r"^tests?[_-]|[_-]tests?$")
+_TEST_FILE = lazy(
     r"""(?x)
     ^test_[^/]*\.py$ | ^[^/]*_tests?\.py$ | ^conftest\.py$
     | ^[^/]*_test\.(?:go|rb|exs?|dart|cc|cpp|c|rs)$ | ^[^/]*_spec\.rb$
@@ -62,16 +63,16 @@ _DOC_DIRS = frozenset(
     }
 )
 _DOC_SUFFIXES = frozenset({".md", ".markdown", ".mdx", ".rst", ".adoc", ".asciidoc", ".rdoc", ".pod"})
-_DOC_STEMS = regex.compile(
+_DOC_STEMS = lazy(
     r"(?i)^(?:readme|changelog|changes|history|news|contributing|authors|install|upgrading)(?:\.|$)"
 )
 # Example and template configuration: .env.example, config.sample.yml, settings.py.dist,
 # values.template.yaml, examples-1.json.
-_EXAMPLE_FILE = regex.compile(
+_EXAMPLE_FILE = lazy(
     r"(?i)(?:^|[._-])(?:examples?|samples?|templates?|tmpl|tpl|dist)(?:[._-]|$)"
 )
 
-_PLACEHOLDER_VALUE = regex.compile(
+_PLACEHOLDER_VALUE = lazy(
     rb"(?i)test|fake|sample|demo|dummy|mock|invalid|not[_-]?real|do[_-]?not[_-]?use|foo[_-]?bar"
 )
 

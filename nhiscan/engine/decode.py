@@ -27,7 +27,8 @@ import re
 from collections import deque
 from urllib.parse import unquote_to_bytes
 
-import regex
+
+from nhiscan.engine.lazyre import lazy
 
 DEFAULT_MAX_BYTES = 1 << 20
 """All decoded output of one blob together (1 MiB)."""
@@ -48,7 +49,7 @@ _BASE64_RUN = re.compile(rb"[CDI-Za-f][A-Za-z0-9+/_-]{%d,}={0,2}" % (_MIN_BASE64
 _ESCAPE = re.compile(rb"%[0-9A-Fa-f]{2}")
 # Characters that end a URL or form-encoded value (searched backwards with the REVERSE flag).
 _URL_STOP = re.compile(rb"[\s\"'<>`\\{}|^]")
-_URL_STOP_BACK = regex.compile(rb"(?r)[\s\"'<>`\\{}|^]")
+_URL_STOP_BACK = lazy(rb"(?r)[\s\"'<>`\\{}|^]")
 _PROBE = 16
 """Characters decoded first to reject binary cheaply (16 base64 characters -> 12 bytes)."""
 

@@ -17,10 +17,11 @@ from __future__ import annotations
 import base64
 import binascii
 
-import regex
+
+from nhiscan.engine.lazyre import lazy
 
 # Placeholders and documentation values, rejected for every rule.
-_PLACEHOLDER = regex.compile(
+_PLACEHOLDER = lazy(
     rb"""(?ix)
     EXAMPLE                                  # AWS documentation keys and their kin
     | x{5,} | \*{3,} | \.{3,} | \#{4,} | _{4,}
@@ -52,7 +53,7 @@ def _has_sequence(secret: bytes, run: int) -> bool:
 
 
 # For generic (credential-named assignment) rules: values that are code, not secrets.
-_CODE_REFERENCE = regex.compile(
+_CODE_REFERENCE = lazy(
     rb"""(?x)
     ^(?:true|false|null|none|nil|undefined|yes|no|on|off)$
     | ^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+$    # attribute paths: self.password
@@ -73,7 +74,7 @@ _CODE_REFERENCE = regex.compile(
 
 # Password hashes: a verifier, not the credential (crypt(3) "$id$", Django "algo$", LDAP
 # "{SCHEME}"). htpasswd-style files have their own rule (htpasswd-hash).
-_PASSWORD_HASH = regex.compile(
+_PASSWORD_HASH = lazy(
     rb"""(?x)
     ^\$(?:1|2[abxy]?|5|6|7|y|gy|md5|sha1|sha256|sha512|apr1|argon2(?:id|i|d)|scrypt|pbkdf2(?:-sha\d{1,3})?)\$
     | ^(?:pbkdf2_sha(?:1|256|512)|bcrypt(?:_sha256)?|argon2|scrypt|unsalted_(?:md5|sha1)|sha1|md5|crypt)\$
@@ -81,9 +82,9 @@ _PASSWORD_HASH = regex.compile(
     """
 )
 
-_BASE64 = regex.compile(rb"^(?:[A-Za-z0-9+/]{4,}|[A-Za-z0-9_-]{4,})={0,2}$")
+_BASE64 = lazy(rb"^(?:[A-Za-z0-9+/]{4,}|[A-Za-z0-9_-]{4,})={0,2}$")
 
-_DUMMY_WORDS = regex.compile(
+_DUMMY_WORDS = lazy(
     rb"""(?ix)
     password|passwd|secret|token|example|sample|test|fake|mock|default|12345|abcdef|qwerty|letmein|admin
     | p[a@4][s$5][s$5]w[o0]r?d | [s5$][e3][ck]r[e3][t7]        # leetspeak: Pa$$word, S3cr3t, 53cr37
@@ -92,7 +93,7 @@ _DUMMY_WORDS = regex.compile(
 
 # Identifier and word tokens: acronyms before a Capitalized word (XRegExp, IDisposable),
 # words (lower or Capitalized), CONSTANT words, digit runs and separators.
-_WORD_TOKEN = regex.compile(rb"[A-Z]{1,6}(?=[A-Z][a-z]{2})|[A-Z]?[a-z]+|[A-Z]+|[0-9]+|[_.$:/@+-]+")
+_WORD_TOKEN = lazy(rb"[A-Z]{1,6}(?=[A-Z][a-z]{2})|[A-Z]?[a-z]+|[A-Z]+|[0-9]+|[_.$:/@+-]+")
 
 # How common each letter pair is inside words, from English prose and Python identifiers
 # (Django's docs and sources, SQLAlchemy's library; `python benchmarks/precision.py bigrams`
@@ -133,7 +134,7 @@ than 0.2% of the time once the token structure is also required."""
 
 
 # Capitalized words run together and ending in a number: how people build passwords.
-_PASCAL_NUMBER = regex.compile(rb"^(?:[A-Z][a-z]+){2,}[0-9]{2,}$")
+_PASCAL_NUMBER = lazy(rb"^(?:[A-Z][a-z]+){2,}[0-9]{2,}$")
 
 
 def _pair_levels(words: list[bytes]) -> list[int]:

@@ -9,6 +9,8 @@ from typing import Callable, Literal
 
 import regex
 
+from nhiscan.engine.lazyre import lazy
+
 from nhiscan.engine.decode import decoded_segments
 from nhiscan.engine.placeholders import is_code_or_dummy, is_placeholder
 from nhiscan.engine.prefilter import (
@@ -38,8 +40,8 @@ _MAX_LINE_TEXT = 65536
 _CONFIRM_CACHE_ENTRIES = 50_000
 
 # Inline directives: ours, and those of gitleaks and detect-secrets so teams can switch.
-_INLINE_ALLOW = regex.compile(rb"nhiscan:allow|gitleaks:allow|pragma:\s*allowlist[ -]secret")
-_NEXTLINE_ALLOW = regex.compile(rb"pragma:\s*allowlist[ -]nextline[ -]secret|nhiscan:allow-next-line")
+_INLINE_ALLOW = lazy(rb"nhiscan:allow|gitleaks:allow|pragma:\s*allowlist[ -]secret")
+_NEXTLINE_ALLOW = lazy(rb"pragma:\s*allowlist[ -]nextline[ -]secret|nhiscan:allow-next-line")
 
 
 def _window(rule: Rule) -> int:
@@ -310,10 +312,10 @@ class _Span:
 
 # Decoding costs more than scanning; it runs only in files the prefilter marked (see
 # DECODE_TRIGGER_PATTERNS), after this exact check.
-_DECODE_WORTHY = regex.compile(b"|".join(b"(?:" + p + b")" for _, p in DECODE_TRIGGER_PATTERNS))
+_DECODE_WORTHY = lazy(b"|".join(b"(?:" + p + b")" for _, p in DECODE_TRIGGER_PATTERNS))
 
 
-_KEY_BEFORE = regex.compile(rb"""([A-Za-z_][\w.-]{0,60})["']?\s{0,3}[:=]\s{0,3}["']?$""")
+_KEY_BEFORE = lazy(rb"""([A-Za-z_][\w.-]{0,60})["']?\s{0,3}[:=]\s{0,3}["']?$""")
 
 
 def _assignment_key(data: bytes, start: int) -> bytes:
