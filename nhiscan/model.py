@@ -77,6 +77,10 @@ class Rule:
     public_group: str | int | None = None
     """Group holding a public identifier of the credential (AWS key id, client_email)."""
     allow_regexes: tuple[str, ...] = ()
+    """A secret matching one of these is not reported."""
+    allow_match_regexes: tuple[str, ...] = ()
+    """A match whose line, from its start to the match's end, matches one of these is not
+    reported: for names that say the value is no credential (``NextToken``)."""
     controls: tuple[str, ...] = ()
     cwe: tuple[int, ...] = ()
     description: str = ""

@@ -20,7 +20,7 @@ from nhiscan.model import Confidence, NhiKind, Rule, RuleSet, Severity
 
 __all__ = ["RuleSet", "builtin_rules_dir", "load_pack", "load_rules", "parse_rule"]
 
-_SCHEMA = 2  # bump when Rule's fields change, to invalidate cached packs
+_SCHEMA = 3  # bump when Rule's fields change, to invalidate cached packs
 _ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 _REQUIRED: dict[str, type | tuple[type, ...]] = {
@@ -41,6 +41,7 @@ _OPTIONAL: dict[str, type | tuple[type, ...]] = {
     "value_check": bool,
     "public_group": (int, str),
     "allow_regexes": list,
+    "allow_match_regexes": list,
     "controls": list,
     "cwe": list,
     "description": str,
@@ -132,11 +133,13 @@ def parse_rule(raw: Any, *, source: str, index: int) -> Rule:
             f"{where}: unknown checksum '{checksum}' (one of: {', '.join(sorted(VALIDATORS))})"
         )
     allow = _str_list(raw.get("allow_regexes", []), where, "allow_regexes")
-    for a in allow:
-        try:
-            regex.compile(a.encode())
-        except (regex.error, ValueError) as exc:
-            raise RuleError(f"{where}: allow_regexes entry does not compile: {exc}") from None
+    allow_match = _str_list(raw.get("allow_match_regexes", []), where, "allow_match_regexes")
+    for key, entries in (("allow_regexes", allow), ("allow_match_regexes", allow_match)):
+        for a in entries:
+            try:
+                regex.compile(a.encode())
+            except (regex.error, ValueError) as exc:
+                raise RuleError(f"{where}: {key} entry does not compile: {exc}") from None
     cwe = raw.get("cwe", [])
     if not all(isinstance(c, int) and not isinstance(c, bool) for c in cwe):
         raise RuleError(f"{where}: 'cwe' must be a list of integers")
@@ -157,6 +160,7 @@ def parse_rule(raw: Any, *, source: str, index: int) -> Rule:
         value_check=bool(raw.get("value_check", kind is NhiKind.GENERIC_CREDENTIAL)),
         public_group=public_group,
         allow_regexes=allow,
+        allow_match_regexes=allow_match,
         controls=_str_list(raw.get("controls", []), where, "controls"),
         cwe=tuple(cwe),
         description=raw.get("description", ""),
@@ -170,7 +174,7 @@ def parse_rule(raw: Any, *, source: str, index: int) -> Rule:
 
 
 _TUPLE_FIELDS = (
-    "keywords", "allow_regexes", "controls", "cwe", "references", "tags", "examples", "negative_examples",
+    "keywords", "allow_regexes", "allow_match_regexes", "controls", "cwe", "references", "tags", "examples", "negative_examples",
 )
 
 

@@ -57,6 +57,7 @@ class _CompiledRule:
     window: int
     validator: Callable[[bytes], bool] | None
     allow: tuple[regex.Pattern[bytes], ...]
+    allow_match: tuple[regex.Pattern[bytes], ...]
     keywords: tuple[bytes, ...]
     generic: bool
 
@@ -115,6 +116,7 @@ class Scanner:
                 window=_window(rule),
                 validator=VALIDATORS[rule.checksum] if rule.checksum else None,
                 allow=tuple(regex.compile(a.encode()) for a in rule.allow_regexes),
+                allow_match=tuple(regex.compile(a.encode()) for a in rule.allow_match_regexes),
                 keywords=tuple(k.encode() for k in rule.keywords),
                 generic=rule.nhi_kind is NhiKind.GENERIC_CREDENTIAL,
             )
@@ -270,6 +272,12 @@ class Scanner:
                 continue
             if any(a.search(secret) for a in crule.allow):
                 continue
+            if crule.allow_match:
+                # From the line's start: the name a value is assigned to may precede the match
+                # (generic matches start at the credential word: ``Next`` + ``Token``).
+                line_start = region.rfind(b"\n", 0, m.start()) + 1
+                if any(a.search(region, line_start, m.end()) for a in crule.allow_match):
+                    continue
             if is_placeholder(secret):
                 continue
             if rule.value_check and is_code_or_dummy(secret):
