@@ -10,7 +10,7 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterator
 
 from nhiscan.config import Config
 from nhiscan.errors import RuleError
@@ -21,14 +21,14 @@ from nhiscan.mapping.controls import ControlMapping, load_mapping
 from nhiscan.mapping.identity import make_finding
 from nhiscan.model import CommitInfo, Finding, Match, ReadError, ScanReport, Skipped, Stats
 from nhiscan.rules import RuleSet, load_rules
-from nhiscan.sources.files import FileEntry, list_files, read_chunks, read_file
+from nhiscan.sources.files import FileEntry, list_files, read_chunks, read_file, scan_root
 from nhiscan.sources.gitcmd import work_tree_root
 
 Progress = Callable[[int, int], None]
 """Called with (bytes done, bytes total)."""
 
 # Below this much work a process pool costs more than it saves.
-_PARALLEL_MIN_BYTES = 96 * 1024 * 1024  # measured: below ~100 MB, forking workers costs more than it saves
+_PARALLEL_MIN_BYTES = 8 * 1024 * 1024  # measured: smaller trees finish before workers would start
 _BATCH_BYTES = 2 * 1024 * 1024
 
 
@@ -185,44 +185,57 @@ def _scan_batch(entries: list[FileEntry], max_size: int) -> list[BlobOutcome]:
     return [_scan_entry(_WORKER, e, max_size) for e in entries]
 
 
-def _batches(entries: list[FileEntry]) -> list[list[FileEntry]]:
-    out: list[list[FileEntry]] = []
-    cur: list[FileEntry] = []
-    size = 0
-    for e in entries:
-        cur.append(e)
-        size += e.size
-        if size >= _BATCH_BYTES or len(cur) >= 256:
-            out.append(cur)
-            cur, size = [], 0
-    if cur:
-        out.append(cur)
-    return out
+class _PoolFeeder:
+    """Starts a process pool once enough bytes are listed, and feeds it batches of paths."""
 
+    def __init__(self, *, ruleset: RuleSet, options: EngineOptions, jobs: int, max_size: int) -> None:
+        self.ruleset, self.options, self.jobs, self.max_size = ruleset, options, jobs, max_size
+        self.listed_bytes = 0
+        self.pool: Any = None
+        self.futures: list[Any] = []
+        self.batch: list[FileEntry] = []
+        self.batch_bytes = 0
 
-def iter_outcomes(
-    entries: list[FileEntry],
-    *,
-    scanner: Scanner,
-    ruleset: RuleSet,
-    options: EngineOptions,
-    jobs: int,
-    max_size: int,
-) -> Iterable[BlobOutcome]:
-    total = sum(e.size for e in entries)
-    if jobs <= 1 or total < _PARALLEL_MIN_BYTES or len(entries) < 2:
-        for e in entries:
-            yield _scan_entry(scanner, e, max_size)
-        return
-    from concurrent.futures import ProcessPoolExecutor  # not imported by small scans (pre-commit)
+    @property
+    def pool_started(self) -> bool:
+        return self.pool is not None
 
-    pool = ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=(ruleset, options))
-    try:
-        for batch in pool.map(_scan_batch, _batches(entries), [max_size] * len(entries)):
-            yield from batch
-    finally:
-        # On Ctrl-C (or any error) drop the queued batches instead of running them all.
-        pool.shutdown(wait=True, cancel_futures=True)
+    def worth_a_pool(self, entry: FileEntry) -> bool:
+        self.listed_bytes += entry.size
+        return self.jobs > 1 and self.listed_bytes >= _PARALLEL_MIN_BYTES
+
+    def submit(self, entry: FileEntry) -> None:
+        if self.pool is None:
+            from concurrent.futures import ProcessPoolExecutor  # not imported by small scans
+
+            self.pool = ProcessPoolExecutor(
+                max_workers=self.jobs, initializer=_init_worker, initargs=(self.ruleset, self.options)
+            )
+        self.batch.append(entry)
+        self.batch_bytes += entry.size
+        if self.batch_bytes >= _BATCH_BYTES or len(self.batch) >= 256:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self.batch:
+            self.futures.append(self.pool.submit(_scan_batch, self.batch, self.max_size))
+            self.batch, self.batch_bytes = [], 0
+
+    def finish(self) -> Iterator[BlobOutcome]:
+        if self.pool is None:
+            return
+        try:
+            self._flush()
+            for fut in self.futures:
+                yield from fut.result()
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """On Ctrl-C (or any error) drop the queued batches instead of running them all."""
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None
 
 
 class ReportBuilder:
@@ -355,20 +368,44 @@ def scan_paths(
     """Scan files and folders on disk."""
     started = time.monotonic()
     max_size = max_file_size if max_file_size is not None else config.max_file_size
-    listing = list_files(paths, no_ignore=no_ignore, max_size=max_size)
-    builder = ReportBuilder(ruleset=ruleset, config=config, config_prefix=_config_prefix(config, listing.root))
-    for s in listing.skipped:
-        builder.skip(s)
-    for e in listing.errors:
-        builder.error(e)
-    entries = []
-    for entry in listing.files:
+    builder = ReportBuilder(
+        ruleset=ruleset, config=config, config_prefix=_config_prefix(config, scan_root(paths or ["."]))
+    )
+    feeder = _PoolFeeder(ruleset=ruleset, options=options, jobs=jobs, max_size=max_size)
+    pending: list[FileEntry] = []
+
+    def on_file(entry: FileEntry) -> None:
+        # Large trees: batches go to the worker processes while the listing goes on.
         if config.is_excluded(builder.config_path(entry.path)):
             builder.stats.skip("excluded")
-            continue
-        entries.append(entry)
-    for outcome in iter_outcomes(
-        entries, scanner=scanner, ruleset=ruleset, options=options, jobs=jobs, max_size=max_size
-    ):
-        builder.add(outcome)
+        elif feeder.pool_started:
+            feeder.submit(entry)
+        elif feeder.worth_a_pool(entry):
+            for earlier in pending:
+                feeder.submit(earlier)
+            pending.clear()
+            feeder.submit(entry)
+        else:
+            pending.append(entry)
+
+    try:
+        listing = list_files(
+            paths, no_ignore=no_ignore, max_size=max_size, on_file=on_file if jobs > 1 else None
+        )
+        for s in listing.skipped:
+            builder.skip(s)
+        for e in listing.errors:
+            builder.error(e)
+        for outcome in feeder.finish():
+            builder.add(outcome)
+        if jobs <= 1:
+            for entry in listing.files:
+                if config.is_excluded(builder.config_path(entry.path)):
+                    builder.stats.skip("excluded")
+                else:
+                    pending.append(entry)
+        for entry in pending:
+            builder.add(_scan_entry(scanner, entry, max_size))
+    finally:
+        feeder.close()
     return builder.report(source_kind="files", root=str(listing.root), started=started)

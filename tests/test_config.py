@@ -154,3 +154,15 @@ def test_bad_baseline_file(cli, tmp_path: Path) -> None:
 def test_fail_on_threshold(cli, tmp_path: Path, threshold: str, code: int) -> None:
     plant(tmp_path, "a.py")  # the generic rule is severity medium
     assert cli("scan", str(tmp_path), "--fail-on", threshold).code == code
+
+
+def test_exclude_applies_with_the_process_pool(cli, tmp_path: Path, monkeypatch) -> None:
+    from nhiscan import scan as scan_module
+
+    monkeypatch.setattr(scan_module, "_PARALLEL_MIN_BYTES", 0)  # force the pool
+    plant(tmp_path, "vendor/lib.py")
+    plant(tmp_path, "src/app.py")
+    (tmp_path / ".nhiscan.toml").write_text('[scan]\nexclude = ["vendor/**"]\n')
+    doc = json.loads(cli("scan", str(tmp_path), "--format", "json", "--jobs", "2").out)
+    assert [f["path"] for f in doc["findings"]] == ["src/app.py"]
+    assert doc["stats"]["skipped"].get("excluded") == 1

@@ -14,7 +14,7 @@ import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from nhiscan.errors import SourceError
 from nhiscan.model import ReadError, Skipped
@@ -64,16 +64,34 @@ def _inside(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
-def list_files(paths: list[str], *, no_ignore: bool, max_size: int) -> FileListing:
-    """Expand the user's paths into files to scan, plus what was skipped and why."""
+def scan_root(paths: list[str]) -> Path:
+    """What report paths are relative to: the one folder scanned, else the current folder.
+
+    Lexical, not resolved: a folder reached through a symlink still yields relative paths.
+    """
+    if len(paths) == 1 and os.path.isdir(paths[0]):
+        return Path(os.path.abspath(paths[0]))
+    return Path.cwd()
+
+
+def list_files(
+    paths: list[str],
+    *,
+    no_ignore: bool,
+    max_size: int,
+    on_file: Callable[[FileEntry], None] | None = None,
+) -> FileListing:
+    """Expand the user's paths into files to scan, plus what was skipped and why.
+
+    ``on_file`` sees each file as soon as it is listed (so scanning can start before the
+    listing of a large tree ends).
+    """
     if not paths:
         paths = ["."]
     for p in paths:
         if not os.path.lexists(p):
             raise SourceError(f"{p}: no such file or directory")
-    cwd = Path.cwd()
-    # Lexical, not resolved: a folder reached through a symlink still yields relative paths.
-    root = Path(os.path.abspath(paths[0])) if len(paths) == 1 and os.path.isdir(paths[0]) else cwd
+    root = scan_root(paths)
     skipped: list[Skipped] = []
     errors: list[ReadError] = []
     files: list[FileEntry] = []
@@ -113,7 +131,10 @@ def list_files(paths: list[str], *, no_ignore: bool, max_size: int) -> FileListi
         if key in seen:
             return
         seen.add(key)
-        files.append(FileEntry(path=shown, fspath=fspath, size=st.st_size))
+        entry = FileEntry(path=shown, fspath=fspath, size=st.st_size)
+        files.append(entry)
+        if on_file is not None:
+            on_file(entry)
 
     for p in paths:
         real = os.path.realpath(p)
