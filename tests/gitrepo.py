@@ -9,18 +9,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import secrets
 import shutil
-import string
 import subprocess
 import sys
-import zlib
 from pathlib import Path
 from typing import Any
 
-from nhiscan.engine.placeholders import is_code_or_dummy, is_placeholder
-from nhiscan.engine.text import shannon_entropy
-from nhiscan.engine.validators import base62_encode
+from tests.tokens import generic_password, github_classic_pat  # noqa: F401 (re-exported)
 
 AUTHOR = "Ada Builder"
 AUTHOR_EMAIL = "ada@example.test"
@@ -28,37 +23,13 @@ COMMITTER = "Test Committer"
 COMMITTER_EMAIL = "ci@example.test"
 BASE_EPOCH = 1_700_000_000  # 2023-11-14T22:13:20Z
 
-_BASE62 = string.digits + string.ascii_uppercase + string.ascii_lowercase
-_PASSWORD_CHARS = string.ascii_letters + string.digits + "!#%*+-_=@"
 
 VENV_BIN = Path(sys.executable).parent
 NHISCAN = str(VENV_BIN / "nhiscan")
 
 
-def github_token() -> str:
-    """A fake classic PAT: ``ghp_`` + 30 random base62 + base62 CRC32 of those 30."""
-    while True:
-        body = "".join(secrets.choice(_BASE62) for _ in range(30))
-        token = "ghp_" + body + base62_encode(zlib.crc32(body.encode()), 6).decode()
-        if shannon_entropy(token.encode()) >= 4.0:
-            return token
-
-
-def generic_password() -> str:
-    """16 random characters mixing classes: what the generic rule wants after DB_PASSWORD =."""
-    while True:
-        value = "".join(secrets.choice(_PASSWORD_CHARS) for _ in range(16))
-        b = value.encode()
-        if (
-            any(c.isupper() for c in value)
-            and any(c.islower() for c in value)
-            and any(c.isdigit() for c in value)
-            and any(not c.isalnum() for c in value)
-            and shannon_entropy(b) >= 3.6
-            and not is_placeholder(b)
-            and not is_code_or_dummy(b)
-        ):
-            return value
+# Fake credentials come from one place: tests/tokens.py.
+github_token = github_classic_pat
 
 
 def sha256(value: str) -> str:

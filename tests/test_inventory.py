@@ -21,11 +21,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.tokens import generic_password
+
 from nhiscan.cli.main import main
 from nhiscan.config import Config
-from nhiscan.engine.placeholders import is_code_or_dummy, is_placeholder
 from nhiscan.engine.scanner import Scanner
-from nhiscan.engine.text import shannon_entropy
 from nhiscan.inventory.build import BuildContext, build_inventory, environments_of, sighting_from_finding
 from nhiscan.inventory.codeowners import parse_codeowners
 from nhiscan.inventory.metadata import inband_metadata
@@ -45,18 +45,7 @@ NOW = datetime(2025, 6, 1, tzinfo=timezone.utc)
 
 # -- fakes -----------------------------------------------------------------------------------
 
-def fake_password() -> str:
-    """16 random characters mixing classes, as the generic rule wants after DB_PASSWORD =."""
-    while True:
-        v = "".join(secrets.choice(_CHARS) for _ in range(16))
-        b = v.encode()
-        if (
-            any(c.isupper() for c in v) and any(c.islower() for c in v) and any(c.isdigit() for c in v)
-            and any(not c.isalnum() for c in v) and shannon_entropy(b) >= 3.6
-            and not is_placeholder(b) and not is_code_or_dummy(b)
-            and not any(w in v.lower() for w in ("pass", "key", "test", "fake", "xxx"))
-        ):
-            return v
+fake_password = generic_password
 
 
 def _b64url(data: bytes) -> str:

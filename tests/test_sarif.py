@@ -6,8 +6,6 @@ Fake credentials are generated at test time; tests compare values and never prin
 from __future__ import annotations
 
 import json
-import secrets
-import string
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -15,10 +13,10 @@ from typing import Any
 import jsonschema
 import pytest
 
+from tests.tokens import generic_password
+
 from nhiscan.config import Config
-from nhiscan.engine.placeholders import is_code_or_dummy, is_placeholder
 from nhiscan.engine.scanner import Scanner
-from nhiscan.engine.text import shannon_entropy
 from nhiscan.mapping.controls import load_mapping
 from nhiscan.mapping.identity import make_finding
 from nhiscan.model import CommitInfo, Confidence, Match, NhiKind, Rule, ScanReport, Severity, Stats
@@ -38,24 +36,13 @@ from nhiscan.scan import EngineOptions, scan_paths
 
 # The official OASIS schema, kept beside the tests (also in ../shared/schemas/).
 SCHEMA_PATH = Path(__file__).resolve().parent / "data" / "sarif-schema-2.1.0.json"
-_CHARS = string.ascii_letters + string.digits + "!#%*+"
 
 
 def _schema() -> dict[str, Any]:
     return json.loads(SCHEMA_PATH.read_text())  # type: ignore[no-any-return]
 
 
-def fake_password() -> str:
-    while True:
-        v = "".join(secrets.choice(_CHARS) for _ in range(16))
-        b = v.encode()
-        if (
-            any(c.isupper() for c in v) and any(c.islower() for c in v) and any(c.isdigit() for c in v)
-            and any(not c.isalnum() for c in v) and shannon_entropy(b) >= 3.6
-            and not is_placeholder(b) and not is_code_or_dummy(b)
-            and not any(w in v.lower() for w in ("pass", "key", "test", "fake", "xxx"))
-        ):
-            return v
+fake_password = generic_password
 
 
 def scan_dir(path: Path, ruleset: RuleSet) -> ScanReport:
