@@ -6,18 +6,10 @@ import re
 from functools import lru_cache
 
 
-@lru_cache(maxsize=1024)
-def glob_to_regex(pattern: str, *, anchored: bool = True) -> re.Pattern[str]:
-    """Compile a glob: ``*`` stays within one path segment, ``**`` crosses segments.
-
-    A pattern without ``/`` (other than a trailing one) matches at any depth, like
-    ``.gitignore``; a trailing ``/`` matches everything below a directory.
-    """
-    pat = pattern.strip()
-    dir_only = pat.endswith("/")
-    pat = pat.rstrip("/")
-    floating = "/" not in pat
-    pat = pat.lstrip("/")
+def glob_body(pat: str, *, char_classes: bool = True) -> str:
+    """Regex for a glob's path part, unanchored: ``*`` and ``?`` stay within one segment,
+    ``**`` crosses segments, ``\\x`` escapes a character, ``[...]`` is a class where the
+    dialect has them (CODEOWNERS does not)."""
     out = []
     i = 0
     while i < len(pat):
@@ -30,24 +22,40 @@ def glob_to_regex(pattern: str, *, anchored: bool = True) -> re.Pattern[str]:
             out.append(".*")
             i += 2
             continue
+        if c == "\\" and i + 1 < len(pat):
+            out.append(re.escape(pat[i + 1]))
+            i += 2
+            continue
         if c == "*":
             out.append("[^/]*")
         elif c == "?":
             out.append("[^/]")
-        elif c == "[":
+        elif c == "[" and char_classes and pat.find("]", i + 1) >= 0:
             j = pat.find("]", i + 1)
-            if j < 0:
-                out.append(re.escape(c))
-            else:
-                body = pat[i + 1 : j].replace("\\", "\\\\")
-                if body.startswith("!"):
-                    body = "^" + body[1:]
-                out.append(f"[{body}]")
-                i = j
+            body = pat[i + 1 : j].replace("\\", "\\\\")
+            if body.startswith("!"):
+                body = "^" + body[1:]
+            out.append(f"[{body}]")
+            i = j
         else:
             out.append(re.escape(c))
         i += 1
-    body = "".join(out)
+    return "".join(out)
+
+
+@lru_cache(maxsize=1024)
+def glob_to_regex(pattern: str, *, anchored: bool = True) -> re.Pattern[str]:
+    """Compile a glob: ``*`` stays within one path segment, ``**`` crosses segments.
+
+    A pattern without ``/`` (other than a trailing one) matches at any depth, like
+    ``.gitignore``; a trailing ``/`` matches everything below a directory.
+    """
+    pat = pattern.strip()
+    dir_only = pat.endswith("/")
+    pat = pat.rstrip("/")
+    floating = "/" not in pat
+    pat = pat.lstrip("/")
+    body = glob_body(pat)
     prefix = "(?:.*/)?" if floating and anchored else ""
     suffix = "/.*" if dir_only else "(?:/.*)?"
     return re.compile(f"^{prefix}{body}{suffix}$", re.DOTALL)

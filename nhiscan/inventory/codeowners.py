@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from nhiscan.globs import glob_body
+
 # GitHub's search order: the first file found is the only one used.
 CODEOWNERS_LOCATIONS: tuple[str, ...] = (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS")
 
@@ -105,34 +107,7 @@ def compile_pattern(pattern: str) -> tuple[re.Pattern[str], bool, bool]:
     pat = pattern.rstrip("/")
     anchored = pat.startswith("/") or "/" in pat
     pat = pat.lstrip("/")
-    out: list[str] = []
-    i = 0
-    while i < len(pat):
-        if pat.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-            continue
-        if pat.startswith("/**", i) and i + 3 == len(pat):
-            out.append("/.*")
-            i += 3
-            continue
-        if pat.startswith("**", i):
-            out.append(".*")
-            i += 2
-            continue
-        c = pat[i]
-        if c == "\\" and i + 1 < len(pat):
-            out.append(re.escape(pat[i + 1]))
-            i += 2
-            continue
-        if c == "*":
-            out.append("[^/]*")
-        elif c == "?":
-            out.append("[^/]")
-        else:
-            out.append(re.escape(c))
-        i += 1
-    body = "".join(out)
+    body = glob_body(pat, char_classes=False)  # GitHub's CODEOWNERS has no [...] ranges
     if not anchored:
         body = "(?:.*/)?" + body
     last = pat.rsplit("/", 1)[-1]
