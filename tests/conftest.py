@@ -90,3 +90,14 @@ def git_tree(tmp_path: Path) -> Iterator[Path]:
     git(repo, "config", "user.email", "author@example.com")
     git(repo, "config", "commit.gpgsign", "false")
     yield repo
+
+
+@pytest.fixture
+def repo(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """A repository with one commit, built with tests.gitrepo.GitRepo."""
+    from tests.gitrepo import GitRepo
+
+    r = GitRepo(tmp_path / "repo")
+    r.write("README.md", "# demo\n")
+    r.commit("initial")
+    return r

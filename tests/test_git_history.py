@@ -22,14 +22,6 @@ from tests.gitrepo import (
 )
 
 
-@pytest.fixture
-def repo(tmp_path: Path) -> GitRepo:
-    r = GitRepo(tmp_path / "repo")
-    r.write("README.md", "# demo\n")
-    r.commit("initial")
-    return r
-
-
 def settings(token: str, *, before: int = 2) -> str:
     return "".join(f"# filler line {i}\n" for i in range(before)) + f'GITHUB_TOKEN = "{token}"\n'
 

@@ -17,14 +17,6 @@ from tests.gitrepo import (
 )
 
 
-@pytest.fixture
-def repo(tmp_path: Path) -> GitRepo:
-    r = GitRepo(tmp_path / "repo")
-    r.write("README.md", "# demo\n")
-    r.commit("initial")
-    return r
-
-
 def staged(repo: GitRepo, capsys: pytest.CaptureFixture[str], *extra: str) -> tuple[int, dict, str]:  # type: ignore[type-arg]
     return run_json(["scan", "--staged", str(repo.path), *extra], capsys)
 
