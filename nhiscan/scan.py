@@ -363,11 +363,10 @@ def scan_paths(
     options: EngineOptions,
     jobs: int,
     no_ignore: bool = False,
-    max_file_size: int | None = None,
 ) -> ScanReport:
     """Scan files and folders on disk."""
     started = time.monotonic()
-    max_size = max_file_size if max_file_size is not None else config.max_file_size
+    max_size = config.max_file_size
     builder = ReportBuilder(
         ruleset=ruleset, config=config, config_prefix=_config_prefix(config, scan_root(paths or ["."]))
     )

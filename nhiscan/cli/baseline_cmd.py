@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import click
 
-from nhiscan.cli.common import jobs, parse_common, prepare, common_options
-from nhiscan.errors import ExitCode, NhiscanError
+from nhiscan.cli.common import common_options, jobs, parse_common, prepare, scan_files
+from nhiscan.errors import ExitCode
 
 
 @click.command()
@@ -24,7 +23,7 @@ def baseline(paths: tuple[str, ...], git_repo: str | None, no_ignore: bool, **kw
     """
     from nhiscan.baseline import baseline_from_findings, dump_baseline
     from nhiscan.cli.output import print_diagnostics, write_output
-    from nhiscan.scan import config_search_root, scan_paths
+    from nhiscan.scan import config_search_root
 
     opts = parse_common(kwargs)
     if opts.output is None:
@@ -40,15 +39,7 @@ def baseline(paths: tuple[str, ...], git_repo: str | None, no_ignore: bool, **kw
             jobs=jobs(opts), rev_args=None, progress=False,
         )
     else:
-        path_list = list(paths) or ["."]
-        for p in path_list:
-            if not os.path.lexists(p):
-                raise NhiscanError(f"{p}: no such file or directory")
-        config, ruleset, engine, scanner = prepare(opts, config_search_root(path_list))
-        report = scan_paths(
-            path_list, config=config, ruleset=ruleset, scanner=scanner, options=engine,
-            jobs=jobs(opts), no_ignore=no_ignore, max_file_size=opts.max_file_size,
-        )
+        report, _ = scan_files(opts, paths, no_ignore=no_ignore)
     write_output(dump_baseline(baseline_from_findings(report.findings)), opts.output)
     print_diagnostics(report, quiet=opts.quiet, verbose=opts.verbose)
     if not opts.quiet:

@@ -75,18 +75,28 @@ def parse_common(kwargs: dict[str, Any]) -> CommonOptions:
 
 
 def prepare(opts: CommonOptions, search_root: Path) -> tuple[Any, Any, Any, Any]:
+    return prepare_engine(
+        config_path=opts.config_path, engine=opts.engine, max_file_size=opts.max_file_size,
+        search_root=search_root,
+    )
+
+
+def prepare_engine(
+    *, config_path: str | None, engine: str, max_file_size: int | None, search_root: Path
+) -> tuple[Any, Any, Any, Any]:
+    """(config, rule set, engine options, scanner) from the config file and the command line."""
     from nhiscan.config import load_config
     from nhiscan.scan import EngineOptions, build_ruleset, build_scanner
 
-    config = load_config(opts.config_path, search_root=search_root)
-    if opts.max_file_size is not None:  # the command line wins over the config file
+    config = load_config(config_path, search_root=search_root)
+    if max_file_size is not None:  # the command line wins over the config file
         import dataclasses
 
-        config = dataclasses.replace(config, max_file_size=opts.max_file_size)
+        config = dataclasses.replace(config, max_file_size=max_file_size)
     ruleset = build_ruleset(config)
-    engine = EngineOptions(backend=opts.engine, regex_timeout=config.regex_timeout)  # type: ignore[arg-type]
-    scanner = build_scanner(ruleset, engine)
-    return config, ruleset, engine, scanner
+    options = EngineOptions(backend=engine, regex_timeout=config.regex_timeout)  # type: ignore[arg-type]
+    scanner = build_scanner(ruleset, options)
+    return config, ruleset, options, scanner
 
 
 def finish(report: Any, ruleset: Any, opts: CommonOptions) -> int:
@@ -130,6 +140,21 @@ def finish(report: Any, ruleset: Any, opts: CommonOptions) -> int:
     if any(f.severity.rank >= threshold for f in report.findings):
         return ExitCode.FINDINGS
     return ExitCode.CLEAN
+
+
+def scan_files(opts: CommonOptions, paths: tuple[str, ...], *, no_ignore: bool) -> tuple[Any, Any]:
+    """The files-and-folders scan shared by ``scan`` and ``baseline``: (report, rule set).
+
+    A missing path is a SourceError from the listing (one line, exit 2)."""
+    from nhiscan.scan import config_search_root, scan_paths
+
+    path_list = list(paths) or ["."]
+    config, ruleset, engine, scanner = prepare(opts, config_search_root(path_list))
+    report = scan_paths(
+        path_list, config=config, ruleset=ruleset, scanner=scanner, options=engine,
+        jobs=jobs(opts), no_ignore=no_ignore,
+    )
+    return report, ruleset
 
 
 def jobs(opts: CommonOptions) -> int:

@@ -5,7 +5,6 @@ Exits 0 once the register is written (it is a report, not a gate), 2 on error.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import sys
 from pathlib import Path
@@ -59,7 +58,8 @@ def inventory(
     from nhiscan.inventory.build import load_previous
     from nhiscan.inventory.render import InventoryFormat, inventory_renderer_for
     from nhiscan.mapping.controls import load_mapping
-    from nhiscan.scan import EngineOptions, build_ruleset, build_scanner, config_search_root
+    from nhiscan.cli.common import prepare_engine
+    from nhiscan.scan import config_search_root
 
     chosen = [name for name, given in (("PATH", bool(paths)), ("--git", git_repo is not None), ("--from", from_report is not None)) if given]
     if len(chosen) > 1:
@@ -75,12 +75,7 @@ def inventory(
     prev = load_previous(Path(previous)) if previous else None
 
     def prepare(search_root: Path) -> tuple[Any, Any, Any, Any]:
-        from nhiscan.config import load_config
-
-        config = load_config(config_path, search_root=search_root)
-        ruleset = build_ruleset(config)
-        options = EngineOptions(backend=engine, regex_timeout=config.regex_timeout)  # type: ignore[arg-type]
-        return config, ruleset, options, build_scanner(ruleset, options)
+        return prepare_engine(config_path=config_path, engine=engine, max_file_size=size, search_root=search_root)
 
     report = None
     if from_report is not None:
@@ -98,16 +93,12 @@ def inventory(
         from nhiscan.inventory.sources import inventory_from_scan
 
         if git_repo is not None:
-            try:
-                from nhiscan.history import scan_history
-            except ImportError:
-                raise NhiscanError("--git: the history scanner is not available in this build") from None
+            from nhiscan.history import scan_history
+
             repo_path = Path(git_repo)
             if not repo_path.is_dir():
                 raise NhiscanError(f"{git_repo}: no such directory")
             config, ruleset, options, scanner = prepare(config_search_root([git_repo]))
-            if size is not None:
-                config = dataclasses.replace(config, max_file_size=size)
             report = scan_history(
                 repo_path, config=config, ruleset=ruleset, scanner=scanner, options=options,
                 jobs=workers, rev_args=None, progress=sys.stderr.isatty() and not quiet,
@@ -116,13 +107,10 @@ def inventory(
             from nhiscan.scan import scan_paths
 
             path_list = list(paths) or ["."]
-            for p in path_list:
-                if not os.path.lexists(p):
-                    raise NhiscanError(f"{p}: no such file or directory")
             config, ruleset, options, scanner = prepare(config_search_root(path_list))
             report = scan_paths(
                 path_list, config=config, ruleset=ruleset, scanner=scanner, options=options,
-                jobs=workers, no_ignore=no_ignore, max_file_size=size,
+                jobs=workers, no_ignore=no_ignore,
             )
         if baseline_path:
             from nhiscan.baseline import apply_baseline, load_baseline

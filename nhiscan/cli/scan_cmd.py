@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import click
 
-from nhiscan.cli.common import common_options, finish, jobs, parse_common, prepare
-from nhiscan.errors import NhiscanError
+from nhiscan.cli.common import common_options, finish, parse_common, prepare, scan_files
 
 @click.command()
 @click.argument("paths", nargs=-1, type=str)
@@ -18,7 +16,7 @@ from nhiscan.errors import NhiscanError
 @common_options
 def scan(paths: tuple[str, ...], staged: bool, no_ignore: bool, **kwargs: Any) -> int:
     """Scan files and folders on disk (default: the current folder)."""
-    from nhiscan.scan import config_search_root, scan_paths
+    from nhiscan.scan import config_search_root
 
     opts = parse_common(kwargs)
     if staged:
@@ -30,21 +28,7 @@ def scan(paths: tuple[str, ...], staged: bool, no_ignore: bool, **kwargs: Any) -
         config, ruleset, engine, scanner = prepare(opts, config_search_root([str(repo)]))
         report = scan_staged(repo, config=config, ruleset=ruleset, scanner=scanner)
         return finish(report, ruleset, opts)
-    path_list = list(paths) or ["."]
-    for p in path_list:
-        if not os.path.lexists(p):
-            raise NhiscanError(f"{p}: no such file or directory")
-    config, ruleset, engine, scanner = prepare(opts, config_search_root(path_list))
-    report = scan_paths(
-        path_list,
-        config=config,
-        ruleset=ruleset,
-        scanner=scanner,
-        options=engine,
-        jobs=jobs(opts),
-        no_ignore=no_ignore,
-        max_file_size=opts.max_file_size,
-    )
+    report, ruleset = scan_files(opts, paths, no_ignore=no_ignore)
     return finish(report, ruleset, opts)
 
 

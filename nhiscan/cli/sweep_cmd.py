@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import sys
 from pathlib import Path
@@ -10,7 +9,7 @@ from typing import Any
 
 import click
 
-from nhiscan.cli.common import _size, common_options, finish, jobs, parse_common
+from nhiscan.cli.common import _size, common_options, finish, jobs, parse_common, prepare
 
 _INVENTORY_FORMATS = ["json", "csv", "markdown", "html"]
 _BY_SUFFIX = {".csv": "csv", ".md": "markdown", ".markdown": "markdown", ".html": "html", ".htm": "html"}
@@ -45,9 +44,8 @@ def sweep(
     (exit 2 at the end). One config applies to every repository: --config, else the current
     folder's. See docs/sweep.md.
     """
-    from nhiscan.config import load_config
     from nhiscan.engine.prefilter import default_cache_dir
-    from nhiscan.scan import EngineOptions, build_ruleset, config_search_root
+    from nhiscan.scan import config_search_root
     from nhiscan.sweep import SweepSpec, run_sweep
     from nhiscan.sweep.repos import read_repo_list, resolve_targets
     from nhiscan.sweep.tasks import DEFAULT_TASK_BYTES
@@ -62,11 +60,8 @@ def sweep(
         raise click.UsageError("no repositories: give REPO arguments or --repos FILE")
     targets = resolve_targets(entries, cache_root=default_cache_dir(), fetch=not no_fetch)
 
-    config = load_config(opts.config_path, search_root=config_search_root(["."]))
-    if opts.max_file_size is not None:
-        config = dataclasses.replace(config, max_file_size=opts.max_file_size)
-    ruleset = build_ruleset(config)
-    engine = EngineOptions(backend=opts.engine, regex_timeout=config.regex_timeout)  # type: ignore[arg-type]
+    # The scanner built here also warms the compiled-database cache the workers load.
+    config, ruleset, engine, _ = prepare(opts, config_search_root(["."]))
     spec = SweepSpec(
         ruleset=ruleset,
         config=config,
