@@ -34,7 +34,7 @@ from typing import IO, Iterable, Iterator, Sequence
 
 from nhiscan.errors import GitError, SourceError
 from nhiscan.model import CommitInfo
-from nhiscan.sources.gitcmd import first_line, git_argv, run_git, safe_env
+from nhiscan.sources.gitcmd import first_line, popen_git, run_git
 
 ZERO_OID_RE = re.compile(rb"^0+$")
 _HEX_RE = re.compile(r"^[0-9a-f]{40}(?:[0-9a-f]{24})?$")
@@ -278,16 +278,9 @@ class CatFile:
 
     def _start(self) -> subprocess.Popen[bytes]:
         if self._proc is None or self._proc.poll() is not None:
-            try:
-                self._proc = subprocess.Popen(
-                    git_argv(self._repo, ["cat-file", "--batch"]),
-                    stdin=subprocess.PIPE,
-                    stdout=subprocess.PIPE,
-                    stderr=self._err,
-                    env=safe_env(),
-                )
-            except OSError as exc:
-                raise GitError(f"git: cannot run: {exc}") from None
+            self._proc = popen_git(
+                self._repo, ["cat-file", "--batch"], stdin=subprocess.PIPE, stderr=self._err
+            )
         return self._proc
 
     def get(self, oid: str, max_size: int) -> bytes | None:
@@ -370,16 +363,9 @@ def stream_blobs(repo: Path, oids: Sequence[str]) -> Iterator[tuple[str, bytes |
     pos = 0
     restarts = 0
     while pos < len(oids):
-        try:
-            proc = subprocess.Popen(
-                git_argv(repo, ["cat-file", "--batch", "--buffer"]),
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-                env=safe_env(),
-            )
-        except OSError as exc:
-            raise GitError(f"git: cannot run: {exc}") from None
+        proc = popen_git(
+            repo, ["cat-file", "--batch", "--buffer"], stdin=subprocess.PIPE, stderr=subprocess.DEVNULL
+        )
         assert proc.stdin is not None and proc.stdout is not None
         _widen_pipe(proc.stdout.fileno())
         start = pos
@@ -824,16 +810,9 @@ class PatchParser:
 def _stream_lines(repo: Path, args: Sequence[str], *, input_bytes: bytes | None = None) -> Iterator[bytes]:
     """Run git and yield its stdout lines; a failure is a GitError after the output is read."""
     with tempfile.TemporaryFile() as err:
-        try:
-            proc = subprocess.Popen(
-                git_argv(repo, args),
-                stdin=subprocess.PIPE if input_bytes is not None else subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=err,
-                env=safe_env(),
-            )
-        except OSError as exc:
-            raise GitError(f"git: cannot run: {exc}") from None
+        proc = popen_git(
+            repo, args, stdin=subprocess.PIPE if input_bytes is not None else subprocess.DEVNULL, stderr=err
+        )
         assert proc.stdout is not None
         writer: threading.Thread | None = None
         if input_bytes is not None:

@@ -6,7 +6,7 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 from nhiscan.errors import GitError
 
@@ -80,6 +80,16 @@ def run_git(
     if check and proc.returncode != 0:
         raise GitError(f"{repo}: git {args[0]} failed: {first_line(proc.stderr)}")
     return proc
+
+
+def popen_git(repo: Path | str, args: Sequence[str], *, stdin: Any, stderr: Any) -> subprocess.Popen[bytes]:
+    """Start git with piped stdout (for streaming); failing to start is a GitError."""
+    try:
+        return subprocess.Popen(
+            git_argv(repo, args), stdin=stdin, stdout=subprocess.PIPE, stderr=stderr, env=safe_env()
+        )
+    except OSError as exc:
+        raise GitError(f"git: cannot run: {exc}") from None
 
 
 def first_line(stderr: bytes) -> str:
