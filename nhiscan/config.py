@@ -8,8 +8,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import regex
-
 from nhiscan import tomlcompat
 from nhiscan.errors import ConfigError
 from nhiscan.globs import glob_match, glob_to_regex
@@ -48,6 +46,9 @@ class AllowEntry:
             return False
         if self.paths and not any(glob_match(p, path) for p in self.paths):
             return False
+        if self.regexes:
+            import regex
+
         if self.regexes and not any(
             regex.search(r.encode(), secret) for r in self.regexes
         ):
@@ -118,6 +119,8 @@ def parse_config(doc: dict[str, Any], *, path: Path, base: Path, root: Path | No
         if not any(t.get(k) for k in ("paths", "regexes", "stopwords")):
             raise ConfigError(f"{where}: 'allow[{i}]' needs at least one of paths, regexes, stopwords")
         for r in t.get("regexes", []):
+            import regex
+
             try:
                 regex.compile(r.encode())
             except (regex.error, ValueError) as exc:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import enum
-import hashlib
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Iterable
@@ -228,10 +227,9 @@ class RuleSet:
     @cached_property
     def digest(self) -> str:
         """Hash of everything that affects matching: keys the compiled-database cache."""
-        h = hashlib.sha256()
-        for r in self.rules:
-            h.update(f"{r.id}\0{r.regex}\0{int(r.multiline)}\0{','.join(r.keywords)}\n".encode())
-        return h.hexdigest()
+        from nhiscan.digest import cache_key
+
+        return cache_key(*(f"{r.id}\0{r.regex}\0{int(r.multiline)}\0{','.join(r.keywords)}" for r in self.rules))
 
     def without(self, ids: Iterable[str]) -> RuleSet:
         drop = set(ids)

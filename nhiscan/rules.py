@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
 import re
-import tempfile
 from pathlib import Path
-from typing import Any, Iterable
-
-import regex
+from typing import TYPE_CHECKING, Any, Iterable
 
 from nhiscan import __version__, tomlcompat
 from nhiscan.engine.validators import VALIDATORS
+from nhiscan.digest import cache_key
 from nhiscan.errors import RuleError
 from nhiscan.model import Confidence, NhiKind, Rule, RuleSet, Severity
+
+if TYPE_CHECKING:
+    import regex
 
 __all__ = ["RuleSet", "builtin_rules_dir", "load_pack", "load_rules", "parse_rule"]
 
@@ -113,6 +113,8 @@ def parse_rule(raw: Any, *, source: str, index: int) -> Rule:
     keywords = tuple(k.lower() for k in _str_list(raw["keywords"], where, "keywords"))
     if not keywords or any(not k for k in keywords):
         raise RuleError(f"{where}: 'keywords' must list at least one non-empty literal")
+    import regex  # here, not at module level: a cached run never validates
+
     pattern_text: str = raw["regex"]
     try:
         compiled = regex.compile(pattern_text.encode())
@@ -216,7 +218,7 @@ def load_pack(path: Path, *, display: str | None = None) -> list[Rule]:
         raise RuleError(f"{name}: rule pack not found") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise RuleError(f"{name}: cannot read rule pack: {exc}") from None
-    key = hashlib.sha256(f"{__version__}\0{name}\0{_SCHEMA}\0{text}".encode()).hexdigest()[:32]
+    key = cache_key(__version__, name, str(_SCHEMA), text)
     cache = _cache_dir()
     cache_file = cache / f"rules-{key}.json" if cache else None
     if cache_file is not None:
@@ -228,6 +230,8 @@ def load_pack(path: Path, *, display: str | None = None) -> list[Rule]:
     if cache_file is not None:
         try:
             cache_file.parent.mkdir(parents=True, exist_ok=True)
+            import tempfile
+
             fd, tmp = tempfile.mkstemp(dir=cache_file.parent, prefix=".rules-")
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 json.dump([_rule_to_json(r) for r in rules], fh)

@@ -10,19 +10,20 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from nhiscan.config import Config
 from nhiscan.errors import RuleError
 from nhiscan.engine.context import adjust_confidence
 from nhiscan.engine.scanner import Backend, Scanner
 from nhiscan.engine.text import LineIndex, has_bom, is_binary, normalize
-from nhiscan.mapping.controls import ControlMapping, load_mapping
-from nhiscan.mapping.identity import make_finding
 from nhiscan.model import CommitInfo, Finding, Match, ReadError, ScanReport, Skipped, Stats
 from nhiscan.rules import RuleSet, load_rules
 from nhiscan.sources.files import FileEntry, list_files, read_chunks, read_file, scan_root
 from nhiscan.sources.gitcmd import work_tree_root
+
+if TYPE_CHECKING:
+    from nhiscan.mapping.controls import ControlMapping
 
 Progress = Callable[[int, int], None]
 """Called with (bytes done, bytes total)."""
@@ -254,12 +255,21 @@ class ReportBuilder:
         self.config_prefix = config_prefix
         """Prepended to report paths for the config's globs, which are relative to the
         repository root (or the config file's folder) when a subfolder is scanned."""
-        self.mapping = mapping or load_mapping()
+        self._mapping = mapping
         self.stats = Stats()
         self.findings: list[Finding] = []
         self.skipped: list[Skipped] = []
         self.errors: list[ReadError] = []
         self.warnings: list[str] = []
+
+    @property
+    def mapping(self) -> ControlMapping:
+        """The control mapping, loaded with the first finding (a clean run never needs it)."""
+        if self._mapping is None:
+            from nhiscan.mapping.controls import load_mapping
+
+            self._mapping = load_mapping()
+        return self._mapping
 
     def add(
         self,
@@ -293,6 +303,8 @@ class ReportBuilder:
             if confidence is None:
                 self.stats.allowed += 1
                 continue
+            from nhiscan.mapping.identity import make_finding
+
             f = make_finding(
                 m, rule, path=outcome.path, mapping=self.mapping, commit=commit,
                 from_history=from_history, repo=repo, confidence=confidence,

@@ -162,3 +162,27 @@ def test_text_output_names_file_and_line_and_redacts(repo: GitRepo, capsys: pyte
 
 
 # Speed is measured side by side with the peers in benchmarks/precommit.py, not in timed tests.
+
+
+def test_clean_hook_run_loads_no_heavy_module(repo: GitRepo) -> None:
+    """A pre-commit run that finds nothing stays light: the ``regex`` engine, OpenSSL's hashlib,
+    the TOML parser and the control mapping load only when a candidate, a config file or a
+    finding needs them (each costs several milliseconds of the hook's budget)."""
+    import json
+    import subprocess
+    import sys
+
+    repo.write("app.py", "def f(x):\n    return x + 1\n")
+    repo.add()
+    probe = (
+        "import sys\n"
+        "from nhiscan.cli.main import main\n"
+        "rc = main(['scan', '--staged', '-q', sys.argv[1]])\n"
+        "print(__import__('json').dumps([rc, sorted(sys.modules)]))\n"
+    )
+    for _ in range(2):  # a first run may fill the rule and database caches (the session's)
+        out = subprocess.run([sys.executable, "-c", probe, str(repo.path)], capture_output=True, text=True, check=True)
+    rc, modules = json.loads(out.stdout.splitlines()[-1])
+    assert rc == 0, out.stderr
+    heavy = {"regex", "_hashlib", "tomllib", "nhiscan.mapping.controls", "multiprocessing", "concurrent.futures"}
+    assert heavy.isdisjoint(modules), sorted(heavy & set(modules))

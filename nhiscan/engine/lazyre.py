@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from typing import Any, AnyStr, Generic
 
-import regex
-
 
 class LazyPattern(Generic[AnyStr]):
     """Stands in for ``regex.compile(pattern, flags)``; compiles on the first call."""
@@ -21,6 +19,8 @@ class LazyPattern(Generic[AnyStr]):
 
     def _get(self) -> Any:
         if self._compiled is None:
+            import regex
+
             self._compiled = regex.compile(self._pattern, self._flags)
         return self._compiled
 

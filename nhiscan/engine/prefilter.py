@@ -15,15 +15,14 @@ findings (a property test proves it).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import platform
 import struct
-import tempfile
 from pathlib import Path
 from typing import Any, Protocol
 
+from nhiscan.digest import cache_key
 from nhiscan.model import Rule
 
 Hits = dict[int, list[int]]
@@ -131,9 +130,7 @@ class HyperscanPrefilter:
         import hyperscan
 
         self._hs = hyperscan
-        key = hashlib.sha256(
-            f"{digest}\0{getattr(hyperscan, '__version__', '?')}\0{platform.machine()}\0{_DB_LAYOUT}".encode()
-        ).hexdigest()[:32]
+        key = cache_key(digest, getattr(hyperscan, "__version__", "?"), platform.machine(), str(_DB_LAYOUT))
         cache_file = (cache_dir / f"hs-{key}.db") if cache_dir else None
         loaded = self._load(cache_file) if cache_file else None
         if loaded is None:
@@ -230,6 +227,8 @@ class HyperscanPrefilter:
             header = json.dumps(self._ids).encode()
             payload = struct.pack(">I", len(header)) + header + self._hs.dumpb(self._db)
             path.parent.mkdir(parents=True, exist_ok=True)
+            import tempfile
+
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".hs-")
             with os.fdopen(fd, "wb") as fh:
                 fh.write(payload)

@@ -5,9 +5,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Literal
-
-import regex
+from typing import TYPE_CHECKING, Callable, Literal
 
 from nhiscan.engine.lazyre import lazy
 
@@ -27,6 +25,9 @@ from nhiscan.engine.prefilter import (
 from nhiscan.engine.text import LineIndex, shannon_entropy
 from nhiscan.engine.validators import VALIDATORS
 from nhiscan.model import Match, NhiKind, Rule, RuleSet
+
+if TYPE_CHECKING:
+    import regex
 
 Backend = Literal["auto", "hyperscan", "aho-corasick"]
 
@@ -109,6 +110,8 @@ class Scanner:
     def _rule(self, idx: int) -> _CompiledRule:
         compiled = self._compiled[idx]
         if compiled is None:
+            import regex
+
             rule = self.ruleset.rules[idx]
             compiled = _CompiledRule(
                 rule=rule,

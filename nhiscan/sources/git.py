@@ -26,7 +26,6 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -273,6 +272,8 @@ class CatFile:
 
     def __init__(self, repo: Path) -> None:
         self._repo = repo
+        import tempfile
+
         self._err = tempfile.TemporaryFile()
         self._proc: subprocess.Popen[bytes] | None = None
 
@@ -809,6 +810,8 @@ class PatchParser:
 
 def _stream_lines(repo: Path, args: Sequence[str], *, input_bytes: bytes | None = None) -> Iterator[bytes]:
     """Run git and yield its stdout lines; a failure is a GitError after the output is read."""
+    import tempfile
+
     with tempfile.TemporaryFile() as err:
         proc = popen_git(
             repo, args, stdin=subprocess.PIPE if input_bytes is not None else subprocess.DEVNULL, stderr=err
