@@ -303,12 +303,50 @@ def test_parallel_sweep_matches_serial(repo: GitRepo, capsys: pytest.CaptureFixt
         repo.commit(f"c{i}")
     _, serial, _ = run_json(["git", str(repo.path), "--jobs", "1"], capsys)
     monkeypatch.setattr(history, "_PARALLEL_MIN_BYTES", 0)
-    monkeypatch.setattr(history, "_CHUNK_BLOBS", 2)
     rc, parallel, err = run_json(["git", str(repo.path), "--jobs", "2"], capsys)
     assert rc == 1, err
     key = lambda r: sorted((f["path"], f["line"], f["commit"], f["commits_count"]) for f in r["findings"])  # noqa: E731
     assert key(parallel) == key(serial)
     assert len(serial["findings"]) == 6
+
+
+def test_parallel_sweep_reads_one_contiguous_run_per_process_and_shows_progress(
+    repo: GitRepo, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each process reads one run of the pack order through one git process (git's delta
+    cache stays warm); the parent's progress bar still counts every byte the workers read."""
+    import nhiscan.history as history
+    from nhiscan.config import Config
+    from nhiscan.engine.prefilter import default_cache_dir
+    from nhiscan.scan import EngineOptions, build_ruleset, build_scanner
+    from nhiscan.sources.git import list_blobs, open_repo
+
+    for i in range(8):
+        repo.write(f"f{i}.txt", f"line {i}\n" * 200)
+        repo.commit(f"c{i}")
+    repo.write("f0.txt", f"TOKEN={github_token()}\n")
+    repo.commit("secret")
+    blobs = list_blobs(open_repo(repo.path)).blobs
+    real_split = history.split_blobs
+    runs: list[list[tuple[str, int]]] = []
+
+    def spy(*args: object, **kwargs: object) -> list[list[tuple[str, int]]]:
+        out = real_split(*args, **kwargs)  # type: ignore[arg-type]
+        runs.extend(out)
+        return out
+
+    monkeypatch.setattr(history, "split_blobs", spy)
+    monkeypatch.setattr(history, "_PARALLEL_MIN_BYTES", 0)
+    config = Config()
+    ruleset = build_ruleset(config)
+    options = EngineOptions(cache_dir=default_cache_dir())
+    report = history.scan_history(
+        repo.path, config=config, ruleset=ruleset, scanner=build_scanner(ruleset, options),
+        options=options, jobs=2, rev_args=None, progress=True,
+    )
+    assert len(runs) == 2 and sorted(runs[0] + runs[1]) == sorted(blobs)
+    assert report.stats.blobs == len(blobs) and len(report.findings) == 1
+    assert "100%" in capsys.readouterr().err
 
 
 def test_progress_bar_only_when_asked(capsys: pytest.CaptureFixture[str]) -> None:

@@ -20,7 +20,7 @@ _BY_SUFFIX = {".csv": "csv", ".md": "markdown", ".markdown": "markdown", ".html"
 @click.option("--repos", "repos_file", metavar="FILE", default=None, help="Read repositories (paths or clone URLs) from FILE, one a line ('-': stdin).")
 @click.option("--scheduler", metavar="ADDRESS", default=None, help="Dask scheduler to run on (tcp://host:8786); default: a local cluster of --jobs processes.")
 @click.option("--serial", is_flag=True, help="Run every task in this process, without Dask.")
-@click.option("--task-size", type=str, default=None, callback=_size, help="Split repositories into tasks of about this much blob content (default 8MB).")
+@click.option("--task-size", type=str, default=None, callback=_size, help="Split repositories into tasks of about this much blob content (default 64MB).")
 @click.option("--no-fetch", is_flag=True, help="Sweep cached clones of URLs as they are (clone only what is not cached).")
 @click.option("--inventory", "inventory_path", metavar="FILE", default=None, help="Also write the cross-repository NHI register to FILE.")
 @click.option("--inventory-format", type=click.Choice(_INVENTORY_FORMATS), default=None, help="Register format (default: from FILE's extension, else json).")

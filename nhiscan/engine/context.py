@@ -20,6 +20,7 @@ evidence on its own. Pure functions: no I/O, no state.
 from __future__ import annotations
 
 import enum
+from functools import lru_cache
 from pathlib import PurePosixPath
 
 
@@ -77,6 +78,7 @@ _PLACEHOLDER_VALUE = lazy(
 )
 
 
+@lru_cache(maxsize=4096)
 def path_kind(path: str) -> PathKind:
     """Classify a scanned path (relative, ``/``-separated) as test code, docs, both or neither.
 
@@ -118,6 +120,7 @@ def _repeated_unit(secret: bytes) -> bool:
     return False
 
 
+@lru_cache(maxsize=4096)
 def looks_like_placeholder(secret: bytes) -> bool:
     """A value that passed the engine's filters but still reads as a stand-in for a secret."""
     if len(secret) >= 8 and _repeated_unit(secret):

@@ -56,9 +56,20 @@ class ControlMapping:
     owasp: dict[str, str]
     cwe: dict[int, str]
     rules: dict[str, RuleOverride] = field(default_factory=dict)
+    _controls: dict[tuple[str, bool], tuple[str, ...]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    """Memo of :meth:`controls_for` (a history sweep asks once per blob and placement)."""
 
     def controls_for(self, rule: Rule, *, from_history: bool = False) -> tuple[str, ...]:
         """Controls a finding of ``rule`` bears on, in Annex A order, without duplicates."""
+        key = (rule.id, from_history)
+        found = self._controls.get(key)
+        if found is None:
+            found = self._controls[key] = self._compute_controls(rule, from_history)
+        return found
+
+    def _compute_controls(self, rule: Rule, from_history: bool) -> tuple[str, ...]:
         override = self.rules.get(rule.id)
         ids = [*self.baseline, *self.kinds[rule.nhi_kind].controls, *rule.controls]
         if override is not None:

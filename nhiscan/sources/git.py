@@ -540,6 +540,7 @@ def locate_blobs(repo: RepoInfo, oids: set[str]) -> HistoryMap:
         "-O/dev/null",
         _COMMIT_FORMAT,
     ]
+    wanted_raw = {o.encode() for o in oids}
     empty: dict[bytes, str] = {}
     states: dict[str, dict[bytes, str]] = {}
     state_objects: dict[int, dict[bytes, str]] = {id(empty): empty}
@@ -571,6 +572,15 @@ def locate_blobs(repo: RepoInfo, oids: set[str]) -> HistoryMap:
             continue
         if not line.startswith(b":") or commit is None:
             continue
+        tracked = cur if cur is not None else base
+        # Most lines change no path of interest: decide that from the raw bytes
+        # (``:mode mode old new status\tpath``) before parsing the line.
+        tab = line.find(b"\t")
+        fields = line[1:tab].split()
+        if len(fields) == 5 and fields[3] not in wanted_raw:
+            raw_path = line[tab + 1 :].rstrip(b"\n")
+            if raw_path[:1] != b'"' and raw_path not in tracked:
+                continue
         entry = parse_raw(line)
         if entry is None:
             continue
@@ -578,7 +588,6 @@ def locate_blobs(repo: RepoInfo, oids: set[str]) -> HistoryMap:
         new = entry.new_oid
         if entry.new_mode == SUBMODULE_MODE:
             continue
-        tracked = cur if cur is not None else base
         wanted = new in oids and entry.status[:1] != "D"
         if not wanted and path not in tracked:
             continue

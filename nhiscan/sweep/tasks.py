@@ -45,8 +45,8 @@ from nhiscan.scan import EngineOptions, ReportBuilder, build_scanner
 from nhiscan.sources.git import RepoInfo, list_blobs, open_repo
 from nhiscan.sweep.repos import RepoTarget, ensure_clone
 
-DEFAULT_TASK_BYTES = 8 * 1024 * 1024
-DEFAULT_TASK_BLOBS = 4096
+DEFAULT_TASK_BYTES = 64 * 1024 * 1024  # each task starts a cold git cat-file: keep them large
+DEFAULT_TASK_BLOBS = 32768
 
 BlobRange = tuple[tuple[str, int], ...]
 """(object id, size) pairs: a contiguous run of the pack-ordered blob listing."""
