@@ -9,6 +9,7 @@ opened.
 from __future__ import annotations
 
 import errno
+import operator
 import os
 import re
 import stat
@@ -98,15 +99,21 @@ def list_files(
     seen: set[str] = set()
     git_root: Path | None = None
 
-    def consider(fspath: str, tree_root: str, shown: str | None = None) -> None:
+    # One folder or file named: nothing can be listed twice, no need to key every file.
+    dedupe = len(paths) > 1
+
+    def consider(
+        fspath: str, tree_root: str, shown: str | None = None, st: os.stat_result | None = None
+    ) -> None:
         shown = shown or display_path(fspath, root)
-        try:
-            st = os.lstat(fspath)
-        except FileNotFoundError:
-            return  # listed by git but deleted from the work tree: nothing to scan
-        except OSError as exc:
-            errors.append(ReadError(path=shown, message=exc.strerror or str(exc)))
-            return
+        if st is None:
+            try:
+                st = os.lstat(fspath)
+            except FileNotFoundError:
+                return  # listed by git but deleted from the work tree: nothing to scan
+            except OSError as exc:
+                errors.append(ReadError(path=shown, message=exc.strerror or str(exc)))
+                return
         if stat.S_ISLNK(st.st_mode):
             try:
                 target = os.path.realpath(fspath, strict=True)
@@ -127,10 +134,11 @@ def list_files(
         if st.st_size > max_size:
             skipped.append(Skipped(path=shown, reason=f"larger than --max-file-size ({st.st_size} bytes)"))
             return
-        key = os.path.abspath(fspath)
-        if key in seen:
-            return
-        seen.add(key)
+        if dedupe:
+            key = os.path.abspath(fspath)
+            if key in seen:
+                return
+            seen.add(key)
         entry = FileEntry(path=shown, fspath=fspath, size=st.st_size)
         files.append(entry)
         if on_file is not None:
@@ -160,8 +168,8 @@ def list_files(
         else:
             base_shown = display_path(p, root)
             cut = len(p.rstrip(os.sep)) + 1 if p.rstrip(os.sep) else 1
-            for fspath in _walk(p, errors, root):
-                consider(fspath, real, shown=_shown_below(base_shown, fspath[cut:]))
+            for fspath, st in _walk(p, errors, root):
+                consider(fspath, real, shown=_shown_below(base_shown, fspath[cut:]), st=st)
     files.sort(key=lambda f: f.path)
     return FileListing(root=root, files=files, skipped=skipped, errors=errors, git_root=git_root)
 
@@ -186,20 +194,35 @@ def _ignored_by_git(directory: Path) -> bool:
     return proc.returncode == 0
 
 
-def _walk(top: str, errors: list[ReadError], root: Path) -> Iterator[str]:
-    def onerror(exc: OSError) -> None:
-        name = exc.filename if isinstance(exc.filename, str) else top
-        errors.append(ReadError(path=display_path(name, root), message=exc.strerror or str(exc)))
+_BY_NAME = operator.attrgetter("name")
 
-    for dirpath, dirnames, filenames in os.walk(top, onerror=onerror, followlinks=False):
-        dirnames[:] = [d for d in dirnames if d != ".git"]
-        dirnames.sort()
-        for d in dirnames:
-            full = os.path.join(dirpath, d)
-            if os.path.islink(full):
-                yield full  # reported as a link by consider()
-        for name in sorted(filenames):
-            yield os.path.join(dirpath, name)
+
+def _walk(top: str, errors: list[ReadError], root: Path) -> Iterator[tuple[str, os.stat_result | None]]:
+    """Every non-directory below ``top`` (``.git`` folders left out, links not followed), in
+    name order, with its ``lstat`` result: one ``scandir`` per folder and one ``lstat`` per
+    file (for its size), none for the folders themselves."""
+    stack = [top]
+    while stack:
+        folder = stack.pop()
+        try:
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=_BY_NAME)
+        except OSError as exc:
+            name = exc.filename if isinstance(exc.filename, str) else folder
+            errors.append(ReadError(path=display_path(name, root), message=exc.strerror or str(exc)))
+            continue
+        subfolders: list[str] = []
+        for entry in entries:
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    if entry.name != ".git":
+                        subfolders.append(entry.path)
+                    continue
+                st: os.stat_result | None = entry.stat(follow_symlinks=False)
+            except OSError:
+                st = None  # consider() names the error (or the file vanished)
+            yield entry.path, st
+        stack.extend(reversed(subfolders))
 
 
 def _open_regular(entry: FileEntry, max_size: int) -> int:
