@@ -1,6 +1,9 @@
 """Working-tree benchmark: nhiscan against the peers on real source trees, side by side.
 
-    python benchmarks/tree.py [--spec sqlalchemy==2.0.36 --spec django==5.1.4] [--repeat 3]
+    python benchmarks/tree.py [--spec sqlalchemy==2.0.36 --spec django==5.1.4] [--path DIR] [--repeat 3]
+
+``--path benchmarks/.corpus/trees`` scans every tree unpacked so far together (292 MB after
+the specs in benchmarks/README.md).
 
 Prints MB/s, files/s and peak RSS for each tool, and each peer's time as a ratio of nhiscan's.
 """
@@ -21,16 +24,17 @@ from common import best_of, install_peers, machine, nhiscan_exe, peer, tree_for,
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--spec", action="append", default=None, help="PyPI sdist to use as a corpus")
+    ap.add_argument("--path", action="append", default=[], help="a folder to use as a corpus, as it is")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--install-peers", action="store_true", help="install the peers into benchmarks/.corpus")
     ap.add_argument("--skip-detect-secrets", action="store_true", help="detect-secrets takes minutes")
     args = ap.parse_args()
-    specs = args.spec or ["sqlalchemy==2.0.36"]
+    specs = args.spec or ([] if args.path else ["sqlalchemy==2.0.36"])
     if args.install_peers:
         install_peers()
     print(f"# {datetime.date.today()}  {machine()}")
-    for spec in specs:
-        tree = tree_for(spec)
+    corpora = [(spec, tree_for(spec)) for spec in specs] + [(p, Path(p)) for p in args.path]
+    for spec, tree in corpora:
         files, size = tree_size(tree)
         mb = size / 1e6
         print(f"\n## {spec}: {files} files, {mb:.1f} MB")

@@ -79,6 +79,14 @@ class BlobOutcome:
     warnings: tuple[str, ...] = ()
     timeouts: int = 0
 
+    @property
+    def is_clean(self) -> bool:
+        """Scanned, and nothing to report or count beyond the file and its bytes."""
+        return not (
+            self.matches or self.skipped is not None or self.error is not None
+            or self.allowed or self.warnings or self.timeouts
+        )
+
 
 def scan_bytes(scanner: Scanner, path: str, data: bytes) -> BlobOutcome:
     """Scan one blob of raw bytes (binary sniffing and BOM decoding included)."""
@@ -181,9 +189,20 @@ def _init_worker(ruleset: RuleSet, options: EngineOptions) -> None:
     _WORKER = build_scanner(ruleset, options)
 
 
-def _scan_batch(entries: list[FileEntry], max_size: int) -> list[BlobOutcome]:
+def _scan_batch(entries: list[FileEntry], max_size: int) -> tuple[list[BlobOutcome], int, int]:
+    """Outcomes worth reporting, plus the count and bytes of the clean files (most of them:
+    sending each back as an object cost the parent more than counting them)."""
     assert _WORKER is not None
-    return [_scan_entry(_WORKER, e, max_size) for e in entries]
+    kept: list[BlobOutcome] = []
+    clean = clean_bytes = 0
+    for e in entries:
+        outcome = _scan_entry(_WORKER, e, max_size)
+        if outcome.is_clean:
+            clean += 1
+            clean_bytes += outcome.size
+        else:
+            kept.append(outcome)
+    return kept, clean, clean_bytes
 
 
 class _PoolFeeder:
@@ -222,13 +241,18 @@ class _PoolFeeder:
             self.futures.append(self.pool.submit(_scan_batch, self.batch, self.max_size))
             self.batch, self.batch_bytes = [], 0
 
-    def finish(self) -> Iterator[BlobOutcome]:
+    def finish(self, builder: ReportBuilder) -> None:
+        """Wait for every batch and hand its outcomes to ``builder``."""
         if self.pool is None:
             return
         try:
             self._flush()
             for fut in self.futures:
-                yield from fut.result()
+                kept, clean, clean_bytes = fut.result()
+                builder.stats.files += clean
+                builder.stats.bytes += clean_bytes
+                for outcome in kept:
+                    builder.add(outcome)
         finally:
             self.close()
 
@@ -407,8 +431,7 @@ def scan_paths(
             builder.skip(s)
         for e in listing.errors:
             builder.error(e)
-        for outcome in feeder.finish():
-            builder.add(outcome)
+        feeder.finish(builder)
         if jobs <= 1:
             for entry in listing.files:
                 if config.is_excluded(builder.config_path(entry.path)):
