@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-import json
+import marshal
 import os
 import re
 from pathlib import Path
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 __all__ = ["RuleSet", "builtin_rules_dir", "load_pack", "load_rules", "parse_rule"]
 
-_SCHEMA = 3  # bump when Rule's fields change, to invalidate cached packs
+_SCHEMA = 4  # bump when Rule's fields or the cache format change, to invalidate cached packs
 _ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 _REQUIRED: dict[str, type | tuple[type, ...]] = {
@@ -180,21 +180,33 @@ _TUPLE_FIELDS = (
 )
 
 
-def _rule_to_json(rule: Rule) -> dict[str, Any]:
-    d = dataclasses.asdict(rule)
+def _rule_to_cache(rule: Rule) -> dict[str, Any]:
+    d = dict(rule.__dict__)
     for key in ("nhi_kind", "severity", "confidence"):
         d[key] = d[key].value
     return d
 
 
-def _rule_from_json(d: dict[str, Any]) -> Rule:
+_RULE_FIELDS = frozenset(f.name for f in dataclasses.fields(Rule))
+_KINDS = {k.value: k for k in NhiKind}
+_SEVERITIES = {s.value: s for s in Severity}
+_CONFIDENCES = {c.value: c for c in Confidence}
+
+
+def _rule_from_cache(d: dict[str, Any]) -> Rule:
+    """A cached rule, already validated: built without the dataclass's ``__init__`` (453 frozen
+    ``__init__`` calls were a third of a pre-commit run's rule loading)."""
     d = dict(d)
-    d["nhi_kind"] = NhiKind(d["nhi_kind"])
-    d["severity"] = Severity(d["severity"])
-    d["confidence"] = Confidence(d["confidence"])
+    d["nhi_kind"] = _KINDS[d["nhi_kind"]]
+    d["severity"] = _SEVERITIES[d["severity"]]
+    d["confidence"] = _CONFIDENCES[d["confidence"]]
     for key in _TUPLE_FIELDS:
         d[key] = tuple(d[key])
-    return Rule(**d)
+    if d.keys() != _RULE_FIELDS:
+        raise KeyError("cached rule fields differ from Rule's")  # a stale cache: parse again
+    rule = object.__new__(Rule)
+    rule.__dict__.update(d)
+    return rule
 
 
 def _cache_dir() -> Path | None:
@@ -209,7 +221,10 @@ def load_pack(path: Path, *, display: str | None = None) -> list[Rule]:
     """Parse and validate one TOML rule pack.
 
     Validating compiles every regex, which costs more than a pre-commit hook can spend; the
-    validated rules are therefore cached as JSON keyed by the pack's content hash.
+    validated rules are therefore cached, keyed by the pack's content hash, in ``marshal``
+    format: the format of Python's own bytecode caches, loaded five times faster than JSON (a
+    pre-commit run loads all packs). Only plain values are stored; a cache file that does not
+    load or does not hold Rule's fields is ignored and rewritten.
     """
     name = display or str(path)
     try:
@@ -220,11 +235,11 @@ def load_pack(path: Path, *, display: str | None = None) -> list[Rule]:
         raise RuleError(f"{name}: cannot read rule pack: {exc}") from None
     key = cache_key(__version__, name, str(_SCHEMA), text)
     cache = _cache_dir()
-    cache_file = cache / f"rules-{key}.json" if cache else None
+    cache_file = cache / f"rules-{key}.marshal" if cache else None
     if cache_file is not None:
         try:
-            return [_rule_from_json(d) for d in json.loads(cache_file.read_text(encoding="utf-8"))]
-        except (OSError, ValueError, TypeError, KeyError):
+            return [_rule_from_cache(d) for d in marshal.loads(cache_file.read_bytes())]
+        except (OSError, EOFError, ValueError, TypeError, KeyError, AttributeError):
             pass
     rules = _parse_pack(text, name)
     if cache_file is not None:
@@ -233,8 +248,8 @@ def load_pack(path: Path, *, display: str | None = None) -> list[Rule]:
             import tempfile
 
             fd, tmp = tempfile.mkstemp(dir=cache_file.parent, prefix=".rules-")
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump([_rule_to_json(r) for r in rules], fh)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(marshal.dumps([_rule_to_cache(r) for r in rules]))
             os.replace(tmp, cache_file)
         except OSError:
             pass  # no cache: the next run validates again

@@ -68,3 +68,23 @@ def test_duplicate_ids_across_packs(tmp_path: Path) -> None:
 def test_disable_unknown_rule_is_an_error() -> None:
     with pytest.raises(RuleError, match="unknown rule id 'no-such-rule'"):
         load_rules(disable=["no-such-rule"])
+
+
+def test_rule_cache_round_trips_and_survives_damage(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Validated packs are cached; what a cache file yields equals a fresh parse, and a cache
+    file that is truncated, foreign or from an older Rule is ignored and rewritten."""
+    import marshal
+
+    monkeypatch.setenv("NHISCAN_CACHE_DIR", str(tmp_path / "cache"))
+    pack = write(tmp_path, GOOD)
+    fresh = load_pack(pack)
+    [cache_file] = (tmp_path / "cache").glob("rules-*")
+    cached = load_pack(pack)
+    assert cached == fresh and hash(cached[0]) == hash(fresh[0])
+    assert cached[0].examples == fresh[0].examples and isinstance(cached[0].keywords, tuple)
+    stale = marshal.loads(cache_file.read_bytes())
+    del stale[0]["priority"]
+    for damage in (cache_file.read_bytes()[:40], b"not marshal at all", marshal.dumps(stale), marshal.dumps(42)):
+        cache_file.write_bytes(damage)
+        assert load_pack(pack) == fresh
+        assert marshal.loads(cache_file.read_bytes())[0]["id"] == "acme-token"  # rewritten

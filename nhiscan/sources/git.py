@@ -99,7 +99,8 @@ def open_repo(path: Path) -> RepoInfo:
             "--is-bare-repository",
             "--absolute-git-dir",
             "--is-shallow-repository",
-            "--show-toplevel",  # fails last in a bare repository, after the lines we need
+            "--show-toplevel",  # fails in a bare repository, after the lines we need
+            "HEAD^{commit}",  # fails on an unborn branch: then asked again on its own below
         ],
         check=False,
     )
@@ -112,11 +113,14 @@ def open_repo(path: Path) -> RepoInfo:
     bare_s, git_dir_s, shallow_s = lines[:3]
     bare = bare_s == "true"
     root: Path | None = None
-    if proc.returncode == 0 and len(lines) >= 4 and lines[3]:
+    if len(lines) >= 4 and lines[3]:  # (an unborn HEAD fails after this line)
         root = Path(lines[3])
     git_dir = Path(git_dir_s)
-    head_proc = run_git(path, ["rev-parse", "-q", "--verify", "HEAD^{commit}"], check=False)
-    head = head_proc.stdout.decode().strip() if head_proc.returncode == 0 else None
+    if proc.returncode == 0 and len(lines) == 5:
+        head: str | None = lines[4]
+    else:
+        head_proc = run_git(path, ["rev-parse", "-q", "--verify", "HEAD^{commit}"], check=False)
+        head = head_proc.stdout.decode().strip() if head_proc.returncode == 0 else None
     return RepoInfo(
         path=path,
         git_dir=git_dir,
