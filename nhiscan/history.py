@@ -48,9 +48,6 @@ from nhiscan.sources.git import (
 
 # Below this much blob content a process pool costs more than it saves.
 _PARALLEL_MIN_BYTES = 16 * 1024 * 1024
-# Work units of a cluster sweep: contiguous runs of the pack-ordered listing.
-_CHUNK_BYTES = 64 * 1024 * 1024
-_CHUNK_BLOBS = 32768
 UNREADABLE = "cannot read this object (corrupt or missing); run git fsck"
 
 
@@ -80,6 +77,10 @@ class SweepResult:
         self.warnings.extend(other.warnings)
 
 
+class StopScan(Exception):
+    """Raised in a worker when the parent asked the sweep to stop (an error or an interrupt)."""
+
+
 def scan_blobs(
     scanner: Scanner,
     root: str,
@@ -91,13 +92,14 @@ def scan_blobs(
     One stream per contiguous run of the pack-ordered listing matters: git keeps the bases of
     delta chains it has just unpacked, and a fresh process starts cold (8 MB pieces, each
     with its own process, cost git 25-65% more CPU than one stream; see benchmarks/README.md).
-    ``progress`` is called with the bytes of each blob read.
+    ``progress`` is called with the bytes of each blob before it is scanned; it may raise
+    :class:`StopScan` to end the run early.
     """
     res = SweepResult()
-    sizes = dict(chunk) if progress is not None else {}
-    for oid, data in stream_blobs(Path(root), [oid for oid, _ in chunk]):
+    # stream_blobs answers every requested blob, in order.
+    for (oid, size), (_, data) in zip(chunk, stream_blobs(Path(root), [oid for oid, _ in chunk])):
         if progress is not None:
-            progress(sizes.get(oid, 0))
+            progress(size)
         if data is None:
             res.unreadable.append(oid)
             continue
@@ -115,29 +117,44 @@ def scan_blobs(
     return res
 
 
+# Worker process state. The counters are lock-free shared memory (one slot per run, written
+# only by the process scanning that run): a worker killed while holding a lock would leave
+# the parent blocked forever on its next read.
 _WORKER: Scanner | None = None
-_DONE: Any = None  # a shared counter of bytes read, for the parent's progress bar
+_DONE: Any = None  # RawArray of bytes read, one slot per run
+_STOP: Any = None  # RawValue set by the parent to stop every run
 
 
-def _init_worker(ruleset: RuleSet, options: EngineOptions, done: Any) -> None:
-    global _WORKER, _DONE
+def _init_worker(ruleset: RuleSet, options: EngineOptions, done: Any, stop: Any) -> None:
+    global _WORKER, _DONE, _STOP
     _WORKER = build_scanner(ruleset, options)
-    _DONE = done
+    _DONE, _STOP = done, stop
 
 
-def _count_done(n: int) -> None:
-    with _DONE.get_lock():
-        _DONE.value += n
-
-
-def _worker_scan(root: str, chunk: list[tuple[str, int]]) -> SweepResult:
+def _worker_scan(root: str, slot: int, chunk: list[tuple[str, int]]) -> SweepResult:
     assert _WORKER is not None
-    return scan_blobs(_WORKER, root, chunk, _count_done if _DONE is not None else None)
+
+    def progress(n: int) -> None:
+        if _STOP.value:
+            raise StopScan
+        _DONE[slot] += n
+
+    return scan_blobs(_WORKER, root, chunk, progress)
 
 
-def split_blobs(
-    blobs: list[tuple[str, int]], max_bytes: int = _CHUNK_BYTES, max_blobs: int = _CHUNK_BLOBS
-) -> list[list[tuple[str, int]]]:
+def even_runs(blobs: list[tuple[str, int]], n: int) -> list[list[tuple[str, int]]]:
+    """At most ``n`` contiguous runs of about equal bytes (a blob goes to the run its first
+    byte falls in, so one large blob never starves the runs after it)."""
+    total = sum(size for _, size in blobs) or 1
+    runs: list[list[tuple[str, int]]] = [[] for _ in range(n)]
+    before = 0
+    for blob in blobs:
+        runs[min(n - 1, before * n // total)].append(blob)
+        before += blob[1]
+    return [r for r in runs if r]
+
+
+def split_blobs(blobs: list[tuple[str, int]], max_bytes: int, max_blobs: int) -> list[list[tuple[str, int]]]:
     """Contiguous runs of the pack-ordered listing of about ``max_bytes`` (or ``max_blobs``)
     each: the work units of a process pool or of a cluster."""
     out: list[list[tuple[str, int]]] = []
@@ -211,21 +228,24 @@ def _scan_all(
         from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 
         # Runs of about equal bytes, one per process: git's delta-base cache stays warm.
-        runs = split_blobs(blobs, max_bytes=-(-total // jobs), max_blobs=len(blobs))
-        done = multiprocessing.Value("q", 0)
+        runs = even_runs(blobs, jobs)
+        done = multiprocessing.RawArray("q", len(runs))
+        stop = multiprocessing.RawValue("b", 0)
         result = SweepResult()
         pool = ProcessPoolExecutor(
-            max_workers=len(runs), initializer=_init_worker, initargs=(ruleset, options, done)
+            max_workers=len(runs), initializer=_init_worker, initargs=(ruleset, options, done, stop)
         )
         try:
-            pending = {pool.submit(_worker_scan, root, run) for run in runs}
+            pending = {pool.submit(_worker_scan, root, i, run) for i, run in enumerate(runs)}
             while pending:
                 finished, pending = wait(pending, timeout=0.1, return_when=FIRST_EXCEPTION)
                 for fut in finished:
                     result.merge(fut.result())
-                bar.advance(done.value - bar.done)
+                bar.advance(sum(done) - bar.done)
         finally:
-            # On Ctrl-C (or any error) drop what has not started instead of running it.
+            # On an error or Ctrl-C the other runs stop at their next blob (their git
+            # processes are killed as they unwind) instead of finishing their share.
+            stop.value = 1
             pool.shutdown(wait=True, cancel_futures=True)
         return result
     finally:

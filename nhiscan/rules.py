@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 __all__ = ["RuleSet", "builtin_rules_dir", "load_pack", "load_rules", "parse_rule"]
 
-_SCHEMA = 4  # bump when Rule's fields or the cache format change, to invalidate cached packs
+_SCHEMA = 5  # bump when Rule's fields or the cache format change, to invalidate cached packs
 _ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 _REQUIRED: dict[str, type | tuple[type, ...]] = {
@@ -223,8 +223,9 @@ def load_pack(path: Path, *, display: str | None = None) -> list[Rule]:
     Validating compiles every regex, which costs more than a pre-commit hook can spend; the
     validated rules are therefore cached, keyed by the pack's content hash, in ``marshal``
     format: the format of Python's own bytecode caches, loaded five times faster than JSON (a
-    pre-commit run loads all packs). Only plain values are stored; a cache file that does not
-    load or does not hold Rule's fields is ignored and rewritten.
+    pre-commit run loads all packs). Only plain values are stored, after the cache key and the
+    number of rules; a cache file that does not load, names another key or count, or does not
+    hold Rule's fields is ignored and rewritten.
     """
     name = display or str(path)
     try:
@@ -237,10 +238,9 @@ def load_pack(path: Path, *, display: str | None = None) -> list[Rule]:
     cache = _cache_dir()
     cache_file = cache / f"rules-{key}.marshal" if cache else None
     if cache_file is not None:
-        try:
-            return [_rule_from_cache(d) for d in marshal.loads(cache_file.read_bytes())]
-        except (OSError, EOFError, ValueError, TypeError, KeyError, AttributeError):
-            pass
+        cached = _load_cached(cache_file, key)
+        if cached is not None:
+            return cached
     rules = _parse_pack(text, name)
     if cache_file is not None:
         try:
@@ -249,11 +249,21 @@ def load_pack(path: Path, *, display: str | None = None) -> list[Rule]:
 
             fd, tmp = tempfile.mkstemp(dir=cache_file.parent, prefix=".rules-")
             with os.fdopen(fd, "wb") as fh:
-                fh.write(marshal.dumps([_rule_to_cache(r) for r in rules]))
+                fh.write(marshal.dumps((key, len(rules), [_rule_to_cache(r) for r in rules])))
             os.replace(tmp, cache_file)
         except OSError:
             pass  # no cache: the next run validates again
     return rules
+
+
+def _load_cached(cache_file: Path, key: str) -> list[Rule] | None:
+    try:
+        stored_key, count, raw = marshal.loads(cache_file.read_bytes())
+        if stored_key != key or count != len(raw) or not raw:
+            return None  # (an empty pack parses in no time: never trust an empty cache)
+        return [_rule_from_cache(d) for d in raw]
+    except Exception:  # noqa: BLE001 - any damage (even a MemoryError from a bad length) means: parse again
+        return None
 
 
 def _parse_pack(text: str, name: str) -> list[Rule]:

@@ -327,15 +327,15 @@ def test_parallel_sweep_reads_one_contiguous_run_per_process_and_shows_progress(
     repo.write("f0.txt", f"TOKEN={github_token()}\n")
     repo.commit("secret")
     blobs = list_blobs(open_repo(repo.path)).blobs
-    real_split = history.split_blobs
+    real_runs = history.even_runs
     runs: list[list[tuple[str, int]]] = []
 
-    def spy(*args: object, **kwargs: object) -> list[list[tuple[str, int]]]:
-        out = real_split(*args, **kwargs)  # type: ignore[arg-type]
+    def spy(blobs: list[tuple[str, int]], n: int) -> list[list[tuple[str, int]]]:
+        out = real_runs(blobs, n)
         runs.extend(out)
         return out
 
-    monkeypatch.setattr(history, "split_blobs", spy)
+    monkeypatch.setattr(history, "even_runs", spy)
     monkeypatch.setattr(history, "_PARALLEL_MIN_BYTES", 0)
     config = Config()
     ruleset = build_ruleset(config)
@@ -347,6 +347,61 @@ def test_parallel_sweep_reads_one_contiguous_run_per_process_and_shows_progress(
     assert len(runs) == 2 and sorted(runs[0] + runs[1]) == sorted(blobs)
     assert report.stats.blobs == len(blobs) and len(report.findings) == 1
     assert "100%" in capsys.readouterr().err
+
+
+def test_even_runs_are_contiguous_balanced_and_never_more_than_asked() -> None:
+    from nhiscan.history import even_runs
+
+    blobs = [(f"b{i}", size) for i, size in enumerate([100, 5, 5, 5, 5, 5, 5, 0, 30, 0])]
+    for n in (1, 2, 3, 4, 16):
+        runs = even_runs(blobs, n)
+        assert [b for r in runs for b in r] == blobs  # contiguous, in order, nothing lost
+        assert 1 <= len(runs) <= n
+    assert [len(r) for r in even_runs([("a", 10), ("b", 10), ("e69de29", 0)], 2)] == [1, 2]
+    assert len(even_runs([(f"b{i}", 1) for i in range(100)], 4)) == 4
+    assert even_runs([("a", 0), ("b", 0)], 2) == [[("a", 0), ("b", 0)]]
+
+
+def test_an_error_in_one_worker_stops_the_others_at_their_next_blob(
+    repo: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One run per process means nothing is queued: the parent must tell the other runs to
+    stop, or an error would wait for them to scan their whole share."""
+    import time
+
+    import nhiscan.history as history
+    from nhiscan.config import Config
+    from nhiscan.engine.prefilter import default_cache_dir
+    from nhiscan.scan import EngineOptions, build_ruleset, build_scanner
+    from nhiscan.sources.git import list_blobs, open_repo
+
+    for i in range(40):
+        repo.write(f"f{i:02}.txt", f"line {i}\n" * 100)
+    repo.commit("many files")
+    log = tmp_path / "scanned.log"
+    real_scan_bytes = history.scan_bytes
+    first = list_blobs(open_repo(repo.path)).blobs[0][0]
+
+    def slow_scan(scanner: object, label: str, data: bytes) -> object:
+        if label == f"blob {first}":
+            raise RuntimeError("boom")
+        with log.open("a") as fh:
+            fh.write(label + "\n")
+        time.sleep(0.05)
+        return real_scan_bytes(scanner, label, data)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(history, "scan_bytes", slow_scan)  # the workers are forked with it
+    monkeypatch.setattr(history, "_PARALLEL_MIN_BYTES", 0)
+    config = Config()
+    ruleset = build_ruleset(config)
+    options = EngineOptions(cache_dir=default_cache_dir())
+    with pytest.raises(RuntimeError, match="boom"):
+        history.scan_history(
+            repo.path, config=config, ruleset=ruleset, scanner=build_scanner(ruleset, options),
+            options=options, jobs=2, rev_args=None, progress=False,
+        )
+    scanned = log.read_text().splitlines() if log.exists() else []
+    assert len(scanned) < 15, f"the other run went on for {len(scanned)} blobs after the error"
 
 
 def test_progress_bar_only_when_asked(capsys: pytest.CaptureFixture[str]) -> None:

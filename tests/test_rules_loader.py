@@ -82,9 +82,21 @@ def test_rule_cache_round_trips_and_survives_damage(tmp_path: Path, monkeypatch:
     cached = load_pack(pack)
     assert cached == fresh and hash(cached[0]) == hash(fresh[0])
     assert cached[0].examples == fresh[0].examples and isinstance(cached[0].keywords, tuple)
-    stale = marshal.loads(cache_file.read_bytes())
+    key, count, stored = marshal.loads(cache_file.read_bytes())
+    assert count == 1
+    stale = [dict(stored[0])]
     del stale[0]["priority"]
-    for damage in (cache_file.read_bytes()[:40], b"not marshal at all", marshal.dumps(stale), marshal.dumps(42)):
+    damaged = [
+        cache_file.read_bytes()[:40],  # truncated
+        b"not marshal at all",
+        marshal.dumps((key, 1, stale)),  # written for an older Rule
+        marshal.dumps((key, 0, [])),  # a pack with no rules would silently disable detection
+        marshal.dumps((key, 2, stored)),  # count and rules disagree
+        marshal.dumps(("another key", 1, stored)),
+        marshal.dumps(42),
+        b"[" + (0x7FFFFFFF).to_bytes(4, "little"),  # a list length marshal would try to allocate
+    ]
+    for damage in damaged:
         cache_file.write_bytes(damage)
         assert load_pack(pack) == fresh
-        assert marshal.loads(cache_file.read_bytes())[0]["id"] == "acme-token"  # rewritten
+        assert marshal.loads(cache_file.read_bytes())[2][0]["id"] == "acme-token"  # rewritten

@@ -120,7 +120,6 @@ def _repeated_unit(secret: bytes) -> bool:
     return False
 
 
-@lru_cache(maxsize=4096)
 def looks_like_placeholder(secret: bytes) -> bool:
     """A value that passed the engine's filters but still reads as a stand-in for a secret."""
     if len(secret) >= 8 and _repeated_unit(secret):

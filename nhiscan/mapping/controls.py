@@ -56,14 +56,15 @@ class ControlMapping:
     owasp: dict[str, str]
     cwe: dict[int, str]
     rules: dict[str, RuleOverride] = field(default_factory=dict)
-    _controls: dict[tuple[str, bool], tuple[str, ...]] = field(
+    _controls: dict[tuple[str, NhiKind, tuple[str, ...], bool], tuple[str, ...]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
-    """Memo of :meth:`controls_for` (a history sweep asks once per blob and placement)."""
+    """Memo of :meth:`controls_for` (a history sweep asks once per blob and placement), keyed by
+    all the rule contributes, since rule sets with different rules under one id share it."""
 
     def controls_for(self, rule: Rule, *, from_history: bool = False) -> tuple[str, ...]:
         """Controls a finding of ``rule`` bears on, in Annex A order, without duplicates."""
-        key = (rule.id, from_history)
+        key = (rule.id, rule.nhi_kind, rule.controls, from_history)
         found = self._controls.get(key)
         if found is None:
             found = self._controls[key] = self._compute_controls(rule, from_history)

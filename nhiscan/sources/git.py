@@ -101,6 +101,7 @@ def open_repo(path: Path) -> RepoInfo:
             "--is-shallow-repository",
             "--show-toplevel",  # fails in a bare repository, after the lines we need
             "HEAD^{commit}",  # fails on an unborn branch: then asked again on its own below
+            "--",  # a revision, never a file name; echoed as the last line on success
         ],
         check=False,
     )
@@ -116,7 +117,7 @@ def open_repo(path: Path) -> RepoInfo:
     if len(lines) >= 4 and lines[3]:  # (an unborn HEAD fails after this line)
         root = Path(lines[3])
     git_dir = Path(git_dir_s)
-    if proc.returncode == 0 and len(lines) == 5:
+    if proc.returncode == 0 and len(lines) == 6 and lines[5] == "--":
         head: str | None = lines[4]
     else:
         head_proc = run_git(path, ["rev-parse", "-q", "--verify", "HEAD^{commit}"], check=False)
@@ -363,7 +364,8 @@ def stream_blobs(repo: Path, oids: Sequence[str]) -> Iterator[tuple[str, bytes |
 
     One ``cat-file --batch --buffer`` process is fed by a thread while this generator reads,
     so git never waits for us to ask. If git dies on a corrupt object, that object is
-    reported unreadable and a new process carries on after it.
+    reported unreadable and a new process carries on after it (until more than a quarter of
+    the blobs asked so far, and over 1,000, have failed: then GitError).
     """
     pos = 0
     restarts = 0
@@ -403,7 +405,9 @@ def stream_blobs(repo: Path, oids: Sequence[str]) -> Iterator[tuple[str, bytes |
         finally:
             _stop(proc)
             writer.join(timeout=5)
-        if restarts > 1000:
+        # Each restart costs a git process: give up only when most of what was asked so far
+        # kills git (a truncated pack), whatever the length of the run.
+        if restarts > 1000 and restarts * 4 > pos:
             raise GitError(f"{repo}: too many unreadable objects; is the repository corrupt?")
 
 
