@@ -501,12 +501,11 @@ def _scan_range(
     return report
 
 
-def scan_staged(repo: Path, *, config: Config, ruleset: RuleSet, scanner: Scanner) -> ScanReport:
+def scan_staged(info: RepoInfo, *, config: Config, ruleset: RuleSet, scanner: Scanner) -> ScanReport:
     """What the next commit would add: lines added in the index against HEAD."""
     started = time.monotonic()
-    info = open_repo(repo)
     if info.bare:
-        raise GitError(f"{repo}: a bare repository has no staged changes (--staged needs a work tree)")
+        raise GitError(f"{info.path}: a bare repository has no staged changes (--staged needs a work tree)")
     cc = staged_changes(info)
     builder = ReportBuilder(ruleset=ruleset, config=config)
     changes = _ChangeScanner(info, builder, scanner, config.max_file_size)

@@ -16,17 +16,17 @@ from nhiscan.cli.common import common_options, finish, parse_common, prepare, sc
 @common_options
 def scan(paths: tuple[str, ...], staged: bool, no_ignore: bool, **kwargs: Any) -> int:
     """Scan files and folders on disk (default: the current folder)."""
-    from nhiscan.scan import config_search_root
-
     opts = parse_common(kwargs)
     if staged:
         if paths and len(paths) > 1:
             raise click.UsageError("--staged takes at most one repository path")
         from nhiscan.history import scan_staged
+        from nhiscan.sources.git import open_repo
 
-        repo = Path(paths[0]) if paths else Path(".")
-        config, ruleset, engine, scanner = prepare(opts, config_search_root([str(repo)]))
-        report = scan_staged(repo, config=config, ruleset=ruleset, scanner=scanner)
+        # The repository's top is where the config is looked for (one git call fewer).
+        info = open_repo(Path(paths[0]) if paths else Path("."))
+        config, ruleset, engine, scanner = prepare(opts, info.root)
+        report = scan_staged(info, config=config, ruleset=ruleset, scanner=scanner)
         return finish(report, ruleset, opts)
     report, ruleset = scan_files(opts, paths, no_ignore=no_ignore)
     return finish(report, ruleset, opts)
