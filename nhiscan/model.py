@@ -227,7 +227,7 @@ class RuleSet:
     @cached_property
     def digest(self) -> str:
         """Hash of everything that affects matching: keys the compiled-database cache."""
-        from nhiscan.digest import cache_key
+        from nhiscan.cache import cache_key
 
         return cache_key(*(f"{r.id}\0{r.regex}\0{int(r.multiline)}\0{','.join(r.keywords)}" for r in self.rules))
 

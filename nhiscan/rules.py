@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 from nhiscan import __version__, tomlcompat
 from nhiscan.engine.validators import VALIDATORS
-from nhiscan.digest import cache_key
+from nhiscan.cache import cache_key, mark_used, prune_stale
 from nhiscan.errors import RuleError
 from nhiscan.model import Confidence, NhiKind, Rule, RuleSet, Severity
 
@@ -240,6 +240,7 @@ def load_pack(path: Path, *, display: str | None = None) -> list[Rule]:
     if cache_file is not None:
         cached = _load_cached(cache_file, key)
         if cached is not None:
+            mark_used(cache_file)
             return cached
     rules = _parse_pack(text, name)
     if cache_file is not None:
@@ -251,6 +252,7 @@ def load_pack(path: Path, *, display: str | None = None) -> list[Rule]:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(marshal.dumps((key, len(rules), [_rule_to_cache(r) for r in rules])))
             os.replace(tmp, cache_file)
+            prune_stale(cache_file.parent, keep=cache_file)
         except OSError:
             pass  # no cache: the next run validates again
     return rules

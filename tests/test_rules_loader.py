@@ -100,3 +100,32 @@ def test_rule_cache_round_trips_and_survives_damage(tmp_path: Path, monkeypatch:
         cache_file.write_bytes(damage)
         assert load_pack(pack) == fresh
         assert marshal.loads(cache_file.read_bytes())[2][0]["id"] == "acme-token"  # rewritten
+
+
+def test_cache_folder_is_pruned_of_stale_files_but_keeps_those_in_use(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each rule change leaves old cache files behind: writing a new one removes ours unused
+    for 30 days (and nothing else), and loading a cached pack renews its date."""
+    import os
+    import time
+
+    from nhiscan.cache import STALE_AFTER
+
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("NHISCAN_CACHE_DIR", str(cache))
+    pack = write(tmp_path, GOOD)
+    load_pack(pack)
+    [in_use] = cache.glob("rules-*.marshal")
+    old = time.time() - STALE_AFTER - 3600
+    stale = [cache / "hs-0123.db", cache / "rules-0123.marshal", cache / "rules-0123.json", cache / ".rules-tmp1"]
+    foreign = cache / "notes.txt"
+    for f in [*stale, foreign]:
+        f.write_bytes(b"x")
+        os.utime(f, (old, old))
+    os.utime(in_use, (old, old))
+    load_pack(pack)  # a cache hit: renews the file in use, removes nothing
+    assert in_use.stat().st_mtime > old + 3600 and all(f.exists() for f in stale)
+    other = tmp_path / "other.toml"
+    other.write_text(GOOD.replace("acme-token", "acme-token-2"))
+    load_pack(other)  # writes a new cache file: prunes
+    assert not any(f.exists() for f in stale)
+    assert in_use.exists() and foreign.exists() and len(list(cache.glob("rules-*.marshal"))) == 2

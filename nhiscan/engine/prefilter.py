@@ -22,7 +22,7 @@ import struct
 from pathlib import Path
 from typing import Any, Protocol
 
-from nhiscan.digest import cache_key
+from nhiscan.cache import cache_key, mark_used, prune_stale
 from nhiscan.model import Rule
 
 Hits = dict[int, list[int]]
@@ -137,8 +137,11 @@ class HyperscanPrefilter:
             self._db, self._ids = self._compile(rules)
             if cache_file:
                 self._store(cache_file)
+                prune_stale(cache_file.parent, keep=cache_file)
         else:
             self._db, self._ids = loaded
+            assert cache_file is not None
+            mark_used(cache_file)
         self.modes: dict[int, str] = {}
         self._scratch = hyperscan.Scratch(self._db)
 
