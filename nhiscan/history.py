@@ -97,23 +97,33 @@ def scan_blobs(
     """
     res = SweepResult()
     # stream_blobs answers every requested blob, in order.
-    for (oid, size), (_, data) in zip(chunk, stream_blobs(Path(root), [oid for oid, _ in chunk])):
-        if progress is not None:
-            progress(size)
-        if data is None:
-            res.unreadable.append(oid)
-            continue
-        outcome = scan_bytes(scanner, f"blob {oid}", data)
-        if outcome.skipped is not None:
-            res.binary += 1
-            continue
-        res.scanned += 1
-        res.bytes += len(data)
-        res.allowed += outcome.allowed
-        res.timeouts += outcome.timeouts
-        res.warnings.extend(outcome.warnings)
-        if outcome.matches:
-            res.found[oid] = (len(data), outcome.matches)
+    def gave_up(failed: int, left: int) -> None:
+        res.warnings.append(
+            f"git failed on {failed} of the objects in a run of {len(chunk)}; the {left} after "
+            "them were not read and are reported unreadable (run git fsck)"
+        )
+
+    stream = stream_blobs(Path(root), [oid for oid, _ in chunk], gave_up)
+    try:
+        for (oid, size), (_, data) in zip(chunk, stream):
+            if progress is not None:
+                progress(size)
+            if data is None:
+                res.unreadable.append(oid)
+                continue
+            outcome = scan_bytes(scanner, f"blob {oid}", data)
+            if outcome.skipped is not None:
+                res.binary += 1
+                continue
+            res.scanned += 1
+            res.bytes += len(data)
+            res.allowed += outcome.allowed
+            res.timeouts += outcome.timeouts
+            res.warnings.extend(outcome.warnings)
+            if outcome.matches:
+                res.found[oid] = (len(data), outcome.matches)
+    finally:
+        stream.close()  # stops git now, even while an exception is on its way up
     return res
 
 
@@ -143,13 +153,13 @@ def _worker_scan(root: str, slot: int, chunk: list[tuple[str, int]]) -> SweepRes
 
 
 def even_runs(blobs: list[tuple[str, int]], n: int) -> list[list[tuple[str, int]]]:
-    """At most ``n`` contiguous runs of about equal bytes (a blob goes to the run its first
+    """At most ``n`` contiguous runs of about equal bytes (a blob goes to the run its middle
     byte falls in, so one large blob never starves the runs after it)."""
     total = sum(size for _, size in blobs) or 1
     runs: list[list[tuple[str, int]]] = [[] for _ in range(n)]
     before = 0
     for blob in blobs:
-        runs[min(n - 1, before * n // total)].append(blob)
+        runs[min(n - 1, (before + blob[1] // 2) * n // total)].append(blob)
         before += blob[1]
     return [r for r in runs if r]
 
@@ -229,6 +239,8 @@ def _scan_all(
 
         # Runs of about equal bytes, one per process: git's delta-base cache stays warm.
         runs = even_runs(blobs, jobs)
+        if len(runs) == 1:
+            return scan_blobs(scanner, root, runs[0], bar.advance)
         done = multiprocessing.RawArray("q", len(runs))
         stop = multiprocessing.RawValue("b", 0)
         result = SweepResult()

@@ -6,6 +6,7 @@ import dataclasses
 import marshal
 import os
 import re
+import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
 
 __all__ = ["RuleSet", "builtin_rules_dir", "load_pack", "load_rules", "parse_rule"]
 
-_SCHEMA = 5  # bump when Rule's fields or the cache format change, to invalidate cached packs
+_SCHEMA = 6  # bump when Rule's fields or the cache format change, to invalidate cached packs
 _ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 _REQUIRED: dict[str, type | tuple[type, ...]] = {
@@ -223,9 +224,10 @@ def load_pack(path: Path, *, display: str | None = None) -> list[Rule]:
     Validating compiles every regex, which costs more than a pre-commit hook can spend; the
     validated rules are therefore cached, keyed by the pack's content hash, in ``marshal``
     format: the format of Python's own bytecode caches, loaded five times faster than JSON (a
-    pre-commit run loads all packs). Only plain values are stored, after the cache key and the
-    number of rules; a cache file that does not load, names another key or count, or does not
-    hold Rule's fields is ignored and rewritten.
+    pre-commit run loads all packs). Only plain values are stored, after the cache key, the
+    number of rules and a CRC-32 of the rules (against damage: whoever can write the cache
+    folder can write a matching CRC, or a Hyperscan database); a cache file that does not load, names another
+    key, count or checksum, or does not hold Rule's fields is ignored and rewritten.
     """
     name = display or str(path)
     try:
@@ -250,7 +252,8 @@ def load_pack(path: Path, *, display: str | None = None) -> list[Rule]:
 
             fd, tmp = tempfile.mkstemp(dir=cache_file.parent, prefix=".rules-")
             with os.fdopen(fd, "wb") as fh:
-                fh.write(marshal.dumps((key, len(rules), [_rule_to_cache(r) for r in rules])))
+                payload = marshal.dumps([_rule_to_cache(r) for r in rules])
+                fh.write(marshal.dumps((key, len(rules), zlib.crc32(payload), payload)))
             os.replace(tmp, cache_file)
             prune_stale(cache_file.parent, keep=cache_file)
         except OSError:
@@ -260,8 +263,11 @@ def load_pack(path: Path, *, display: str | None = None) -> list[Rule]:
 
 def _load_cached(cache_file: Path, key: str) -> list[Rule] | None:
     try:
-        stored_key, count, raw = marshal.loads(cache_file.read_bytes())
-        if stored_key != key or count != len(raw) or not raw:
+        stored_key, count, checksum, payload = marshal.loads(cache_file.read_bytes())
+        if stored_key != key or checksum != zlib.crc32(payload):
+            return None
+        raw = marshal.loads(payload)
+        if count != len(raw) or not raw:
             return None  # (an empty pack parses in no time: never trust an empty cache)
         return [_rule_from_cache(d) for d in raw]
     except Exception:  # noqa: BLE001 - any damage (even a MemoryError from a bad length) means: parse again

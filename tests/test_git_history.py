@@ -390,7 +390,19 @@ def test_an_error_in_one_worker_stops_the_others_at_their_next_blob(
         time.sleep(0.05)
         return real_scan_bytes(scanner, label, data)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(history, "scan_bytes", slow_scan)  # the workers are forked with it
+    # The fault is planted in this process: the workers must be forked to inherit it (whatever
+    # the platform's default start method).
+    import concurrent.futures
+    import functools
+    import multiprocessing
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        pytest.skip("needs the fork start method to plant the fault in the workers")
+    monkeypatch.setattr(
+        concurrent.futures, "ProcessPoolExecutor",
+        functools.partial(concurrent.futures.ProcessPoolExecutor, mp_context=multiprocessing.get_context("fork")),
+    )
+    monkeypatch.setattr(history, "scan_bytes", slow_scan)
     monkeypatch.setattr(history, "_PARALLEL_MIN_BYTES", 0)
     config = Config()
     ruleset = build_ruleset(config)
@@ -611,3 +623,68 @@ def test_patch_parser_on_plain_and_combined_diffs() -> None:
     assert merge.commit is not None and merge.commit.sha == d
     [m] = merge.files
     assert (m.path, m.oid, m.added) == ("merged.py", c, frozenset({1}))
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_thousand_damaged_objects_still_give_the_report(
+    repo: GitRepo, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, jobs: str
+) -> None:
+    """git dies on each damaged object and is restarted after it: 1,010 of them must neither
+    lose the report (the secret in a sound blob, one error per damaged object) nor end in an
+    internal error (a restart used to race the thread feeding git's stdin)."""
+    import random
+
+    import nhiscan.history as history
+
+    monkeypatch.setattr(history, "_PARALLEL_MIN_BYTES", 0)
+    rnd = random.Random(7)
+    (repo.path / "d").mkdir()
+    for i in range(4500):  # 1,010 damaged stay under a quarter: every sound blob is read
+        (repo.path / "d" / f"f{i}.txt").write_text(f"file {i}\n" + "".join(rnd.choice("abcdefghij \n") for _ in range(600)))
+    token = github_token()
+    repo.write("settings.py", f"TOKEN = '{token}'\n")
+    repo.commit("many files")
+    damaged = repo.git("ls-files", "-s", "d").split("\n")[:1010]
+    for line in damaged:
+        oid = line.split()[1]
+        target = repo.path / ".git" / "objects" / oid[:2] / oid[2:]
+        data = bytearray(target.read_bytes())
+        target.chmod(0o644)
+        mid = len(data) // 2
+        data[mid : mid + 16] = b"\xde\xad\xbe\xef" * 4  # the header still reads: git dies mid-object
+        target.write_bytes(bytes(data))
+    rc, report, err = run_json(["git", str(repo.path), "--jobs", jobs], capsys)
+    assert rc == 2 and "internal error" not in err and "Traceback" not in err
+    assert findings_for(report, token)
+    msgs = [e["message"] for e in report["errors"]]
+    assert len(msgs) == 1010, sorted(set(msgs))[:5]
+    assert report["stats"]["blobs"] >= 3000
+
+
+def test_git_dying_on_most_objects_is_given_up_with_a_warning(
+    repo: GitRepo, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each restart costs a git process: past the limit the rest of the run is reported
+    unreadable at once, and a warning says so (what was read keeps its findings)."""
+    import nhiscan.sources.git as gitsrc
+
+    monkeypatch.setattr(gitsrc, "MAX_RESTARTS", 3)
+    import random
+
+    rnd = random.Random(3)
+    for i in range(12):
+        repo.write(f"f{i}.txt", f"file {i}\n" + "".join(rnd.choice("abcdefghij \n") for _ in range(600)))
+    repo.commit("files")
+    for line in repo.git("ls-files", "-s").split("\n"):
+        oid = line.split()[1]
+        if line.endswith(".txt"):
+            target = repo.path / ".git" / "objects" / oid[:2] / oid[2:]
+            data = bytearray(target.read_bytes())
+            target.chmod(0o644)
+            data[len(data) // 2 : len(data) // 2 + 16] = b"\xde\xad\xbe\xef" * 4
+            target.write_bytes(bytes(data))
+    rc, report, err = run_json(["git", str(repo.path), "--jobs", "1"], capsys)
+    assert rc == 2 and "internal error" not in err
+    assert len(report["errors"]) in (12, 13), err  # README.md too, unless read before git's 4th failure
+    [warning] = [w for w in err.splitlines() if "git failed on 4 of the objects" in w]
+    assert "were not read" in warning and warning.startswith("nhiscan: warning:")

@@ -75,6 +75,8 @@ def test_rule_cache_round_trips_and_survives_damage(tmp_path: Path, monkeypatch:
     file that is truncated, foreign or from an older Rule is ignored and rewritten."""
     import marshal
 
+    import zlib
+
     monkeypatch.setenv("NHISCAN_CACHE_DIR", str(tmp_path / "cache"))
     pack = write(tmp_path, GOOD)
     fresh = load_pack(pack)
@@ -82,24 +84,32 @@ def test_rule_cache_round_trips_and_survives_damage(tmp_path: Path, monkeypatch:
     cached = load_pack(pack)
     assert cached == fresh and hash(cached[0]) == hash(fresh[0])
     assert cached[0].examples == fresh[0].examples and isinstance(cached[0].keywords, tuple)
-    key, count, stored = marshal.loads(cache_file.read_bytes())
+    key, count, checksum, payload = marshal.loads(cache_file.read_bytes())
+    stored = marshal.loads(payload)
     assert count == 1
     stale = [dict(stored[0])]
     del stale[0]["priority"]
+    edited = [dict(stored[0], regex="acme_")]
+
+    def sealed(rules: object, n: int = 1, k: str = key) -> bytes:
+        body = marshal.dumps(rules)
+        return marshal.dumps((k, n, zlib.crc32(body), body))
+
     damaged = [
         cache_file.read_bytes()[:40],  # truncated
         b"not marshal at all",
-        marshal.dumps((key, 1, stale)),  # written for an older Rule
-        marshal.dumps((key, 0, [])),  # a pack with no rules would silently disable detection
-        marshal.dumps((key, 2, stored)),  # count and rules disagree
-        marshal.dumps(("another key", 1, stored)),
+        sealed(stale),  # written for an older Rule
+        sealed([], 0),  # a pack with no rules would silently disable detection
+        sealed(stored, 2),  # count and rules disagree
+        sealed(stored, 1, "another key"),
+        marshal.dumps((key, 1, checksum, marshal.dumps(edited))),  # rules changed after writing
         marshal.dumps(42),
         b"[" + (0x7FFFFFFF).to_bytes(4, "little"),  # a list length marshal would try to allocate
     ]
     for damage in damaged:
         cache_file.write_bytes(damage)
         assert load_pack(pack) == fresh
-        assert marshal.loads(cache_file.read_bytes())[2][0]["id"] == "acme-token"  # rewritten
+        assert marshal.loads(marshal.loads(cache_file.read_bytes())[3])[0]["id"] == "acme-token"  # rewritten
 
 
 def test_cache_folder_is_pruned_of_stale_files_but_keeps_those_in_use(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
