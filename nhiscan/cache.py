@@ -28,6 +28,19 @@ _RENEW_AFTER = 86400
 _OURS = ("hs-*.db", "rules-*.marshal", "rules-*.json", ".hs-*", ".rules-*")
 
 
+def cache_dir() -> Path | None:
+    """``$NHISCAN_CACHE_DIR``, else ``$XDG_CACHE_HOME/nhiscan``, else ``~/.cache/nhiscan``;
+    None when there is no home folder to put it in (then nothing is cached)."""
+    explicit = os.environ.get("NHISCAN_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    try:
+        base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    except RuntimeError:
+        return None
+    return Path(base) / "nhiscan"
+
+
 def cache_key(*parts: str | bytes, size: int = 16) -> str:
     """Hex digest (``2 * size`` characters) of ``parts``, each length-prefixed."""
     h = _blake2b(digest_size=size)

@@ -164,56 +164,56 @@ def even_runs(blobs: list[tuple[str, int]], n: int) -> list[list[tuple[str, int]
     return [r for r in runs if r]
 
 
-def split_blobs(blobs: list[tuple[str, int]], max_bytes: int, max_blobs: int) -> list[list[tuple[str, int]]]:
-    """Contiguous runs of the pack-ordered listing of about ``max_bytes`` (or ``max_blobs``)
-    each: the work units of a process pool or of a cluster."""
-    out: list[list[tuple[str, int]]] = []
-    cur: list[tuple[str, int]] = []
-    size = 0
-    for b in blobs:
-        cur.append(b)
-        size += b[1]
-        if size >= max_bytes or len(cur) >= max_blobs:
-            out.append(cur)
-            cur, size = [], 0
-    if cur:
-        out.append(cur)
-    return out
+class ProgressLine:
+    """One line redrawn on stderr at most ten times a second, and cleared at the end (only
+    when enabled: the CLI decides, on a terminal). The history sweep's and the cluster
+    sweep's progress bars both draw through it."""
 
-
-class _Progress:
-    """A one-line progress bar on stderr (only when asked for: the CLI decides on a terminal)."""
-
-    def __init__(self, enabled: bool, total: int, label: str) -> None:
-        self.enabled = enabled and total > 0
-        self.total = total
+    def __init__(self, enabled: bool, label: str, width: int = 30) -> None:
+        self.enabled = enabled
         self.label = label
-        self.done = 0
+        self.width = width
         self.started = time.monotonic()
         self._last = 0.0
 
-    def advance(self, n: int) -> None:
-        self.done += n
+    def draw(self, frac: float, detail: str, *, final: bool = False) -> None:
         if not self.enabled:
             return
         now = time.monotonic()
-        if now - self._last < 0.1 and self.done < self.total:
+        if now - self._last < 0.1 and not final:
             return
         self._last = now
-        frac = min(1.0, self.done / self.total)
-        width = 30
-        bar = "#" * int(frac * width)
-        mb = 1024 * 1024
-        sys.stderr.write(
-            f"\r{self.label} [{bar:<{width}}] {frac * 100:3.0f}% "
-            f"{self.done / mb:,.0f}/{self.total / mb:,.0f} MB {now - self.started:.0f} s"
-        )
+        bar = "#" * int(min(1.0, frac) * self.width)
+        sys.stderr.write(f"\r{self.label} [{bar:<{self.width}}] {detail}, {now - self.started:.0f} s")
         sys.stderr.flush()
 
     def close(self) -> None:
         if self.enabled:
+            self.enabled = False
             sys.stderr.write("\r\x1b[K")
             sys.stderr.flush()
+
+
+class _Progress:
+    """Bytes of blobs read out of ``total``."""
+
+    def __init__(self, enabled: bool, total: int, label: str) -> None:
+        self.line = ProgressLine(enabled and total > 0, label)
+        self.total = total
+        self.done = 0
+
+    def advance(self, n: int) -> None:
+        self.done += n
+        if self.line.enabled:
+            mb = 1024 * 1024
+            frac = self.done / self.total
+            self.line.draw(
+                frac, f"{min(1.0, frac) * 100:3.0f}% {self.done / mb:,.0f}/{self.total / mb:,.0f} MB",
+                final=self.done >= self.total,
+            )
+
+    def close(self) -> None:
+        self.line.close()
 
 
 def _scan_all(

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 from nhiscan import __version__, tomlcompat
 from nhiscan.engine.validators import VALIDATORS
-from nhiscan.cache import cache_key, mark_used, prune_stale
+from nhiscan.cache import cache_dir, cache_key, mark_used, prune_stale
 from nhiscan.errors import RuleError
 from nhiscan.model import Confidence, NhiKind, Rule, RuleSet, Severity
 
@@ -210,14 +210,6 @@ def _rule_from_cache(d: dict[str, Any]) -> Rule:
     return rule
 
 
-def _cache_dir() -> Path | None:
-    explicit = os.environ.get("NHISCAN_CACHE_DIR")
-    if explicit:
-        return Path(explicit)
-    base = os.environ.get("XDG_CACHE_HOME") or (str(Path.home() / ".cache") if Path.home() else "")
-    return Path(base) / "nhiscan" if base else None
-
-
 def load_pack(path: Path, *, display: str | None = None) -> list[Rule]:
     """Parse and validate one TOML rule pack.
 
@@ -237,7 +229,7 @@ def load_pack(path: Path, *, display: str | None = None) -> list[Rule]:
     except (OSError, UnicodeDecodeError) as exc:
         raise RuleError(f"{name}: cannot read rule pack: {exc}") from None
     key = cache_key(__version__, name, str(_SCHEMA), text)
-    cache = _cache_dir()
+    cache = cache_dir()
     cache_file = cache / f"rules-{key}.marshal" if cache else None
     if cache_file is not None:
         cached = _load_cached(cache_file, key)

@@ -317,7 +317,7 @@ def test_parallel_sweep_reads_one_contiguous_run_per_process_and_shows_progress(
     cache stays warm); the parent's progress bar still counts every byte the workers read."""
     import nhiscan.history as history
     from nhiscan.config import Config
-    from nhiscan.engine.prefilter import default_cache_dir
+    from nhiscan.cache import cache_dir
     from nhiscan.scan import EngineOptions, build_ruleset, build_scanner
     from nhiscan.sources.git import list_blobs, open_repo
 
@@ -339,7 +339,7 @@ def test_parallel_sweep_reads_one_contiguous_run_per_process_and_shows_progress(
     monkeypatch.setattr(history, "_PARALLEL_MIN_BYTES", 0)
     config = Config()
     ruleset = build_ruleset(config)
-    options = EngineOptions(cache_dir=default_cache_dir())
+    options = EngineOptions(cache_dir=cache_dir())
     report = history.scan_history(
         repo.path, config=config, ruleset=ruleset, scanner=build_scanner(ruleset, options),
         options=options, jobs=2, rev_args=None, progress=True,
@@ -371,7 +371,7 @@ def test_an_error_in_one_worker_stops_the_others_at_their_next_blob(
 
     import nhiscan.history as history
     from nhiscan.config import Config
-    from nhiscan.engine.prefilter import default_cache_dir
+    from nhiscan.cache import cache_dir
     from nhiscan.scan import EngineOptions, build_ruleset, build_scanner
     from nhiscan.sources.git import list_blobs, open_repo
 
@@ -406,7 +406,7 @@ def test_an_error_in_one_worker_stops_the_others_at_their_next_blob(
     monkeypatch.setattr(history, "_PARALLEL_MIN_BYTES", 0)
     config = Config()
     ruleset = build_ruleset(config)
-    options = EngineOptions(cache_dir=default_cache_dir())
+    options = EngineOptions(cache_dir=cache_dir())
     with pytest.raises(RuntimeError, match="boom"):
         history.scan_history(
             repo.path, config=config, ruleset=ruleset, scanner=build_scanner(ruleset, options),

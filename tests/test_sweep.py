@@ -22,7 +22,7 @@ from typing import Any, Iterator
 import pytest
 
 from nhiscan.sweep.repos import RepoTarget, cache_path, is_url, public_url, read_repo_list, resolve_targets
-from nhiscan.history import split_blobs
+from nhiscan.sweep.tasks import split_blobs
 from tests.gitrepo import (
     GitRepo,
     corrupt_loose_object,

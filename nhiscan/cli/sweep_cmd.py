@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from nhiscan.cli.common import _size, common_options, finish, jobs, parse_common, prepare
+from nhiscan.errors import NhiscanError
 
 _INVENTORY_FORMATS = ["json", "csv", "markdown", "html"]
 _BY_SUFFIX = {".csv": "csv", ".md": "markdown", ".markdown": "markdown", ".html": "html", ".htm": "html"}
@@ -44,7 +45,7 @@ def sweep(
     (exit 2 at the end). One config applies to every repository: --config, else the current
     folder's. See docs/sweep.md.
     """
-    from nhiscan.engine.prefilter import default_cache_dir
+    from nhiscan.cache import cache_dir
     from nhiscan.scan import config_search_root
     from nhiscan.sweep import SweepSpec, run_sweep
     from nhiscan.sweep.repos import read_repo_list, resolve_targets
@@ -58,7 +59,10 @@ def sweep(
         entries.extend(read_repo_list(repos_file))
     if not entries:
         raise click.UsageError("no repositories: give REPO arguments or --repos FILE")
-    targets = resolve_targets(entries, cache_root=default_cache_dir(), fetch=not no_fetch)
+    clones = cache_dir()
+    if clones is None:
+        raise NhiscanError("no folder for the clone cache: set NHISCAN_CACHE_DIR")
+    targets = resolve_targets(entries, cache_root=clones, fetch=not no_fetch)
 
     # The scanner built here also warms the compiled-database cache the workers load.
     config, ruleset, engine, _ = prepare(opts, config_search_root(["."]))

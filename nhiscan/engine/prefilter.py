@@ -112,14 +112,6 @@ def _escape_literal(text: str) -> bytes:
     return bytes(out)
 
 
-def default_cache_dir() -> Path:
-    """Where compiled databases are cached: $NHISCAN_CACHE_DIR, else $XDG_CACHE_HOME/nhiscan."""
-    explicit = os.environ.get("NHISCAN_CACHE_DIR")
-    if explicit:
-        return Path(explicit)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "nhiscan"
-
 
 class HyperscanPrefilter:
     """All rules in one Hyperscan block-mode database, cached on disk by the rules' hash."""

@@ -18,10 +18,10 @@ from nhiscan.engine.prefilter import (
     HyperscanPrefilter,
     KeywordPrefilter,
     Prefilter,
-    default_cache_dir,
     hyperscan_available,
     max_width,
 )
+from nhiscan.cache import cache_dir as default_cache_dir
 from nhiscan.engine.text import LineIndex, shannon_entropy
 from nhiscan.engine.validators import VALIDATORS
 from nhiscan.model import Match, NhiKind, Rule, RuleSet

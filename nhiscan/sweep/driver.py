@@ -9,11 +9,11 @@ or on which worker finished first.
 
 from __future__ import annotations
 
-import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from nhiscan.history import ProgressLine
 from nhiscan.model import ReadError, ScanReport, Skipped, Stats
 from nhiscan.sweep.repos import RepoTarget
 from nhiscan.sweep.tasks import (
@@ -56,14 +56,12 @@ class Progress:
     """A one-line progress bar on stderr: repositories and bytes done (terminal only)."""
 
     def __init__(self, enabled: bool, repos: int) -> None:
-        self.enabled = enabled
+        self.line = ProgressLine(enabled, "sweeping", width=24)
         self.repos = repos
         self.repos_done = 0
         self.repos_planned = 0
         self.bytes_total = 0
         self.bytes_done = 0
-        self.started = time.monotonic()
-        self._last = 0.0
 
     def update(self, *, repo_done: bool = False, planned: int | None = None, scanned: int = 0) -> None:
         self.repos_done += int(repo_done)
@@ -71,30 +69,22 @@ class Progress:
             self.repos_planned += 1
             self.bytes_total += planned
         self.bytes_done += scanned
-        if not self.enabled:
+        if not self.line.enabled:
             return
-        now = time.monotonic()
-        if now - self._last < 0.1 and self.repos_done < self.repos:
-            return
-        self._last = now
         # Bytes once every repository is planned (the total is known), repositories until then.
         if self.repos_planned == self.repos and self.bytes_total:
             frac = self.bytes_done / self.bytes_total
         else:
             frac = self.repos_done / self.repos if self.repos else 1.0
-        width = 24
         mb = 1024 * 1024
-        sys.stderr.write(
-            f"\rsweeping [{'#' * int(frac * width):<{width}}] {self.repos_done}/{self.repos} repos, "
-            f"{self.bytes_done / mb:,.0f}/{self.bytes_total / mb:,.0f} MB, {now - self.started:.0f} s"
+        self.line.draw(
+            frac,
+            f"{self.repos_done}/{self.repos} repos, {self.bytes_done / mb:,.0f}/{self.bytes_total / mb:,.0f} MB",
+            final=self.repos_done >= self.repos,
         )
-        sys.stderr.flush()
 
     def close(self) -> None:
-        if self.enabled:
-            self.enabled = False
-            sys.stderr.write("\r\x1b[K")
-            sys.stderr.flush()
+        self.line.close()
 
 
 class SweepDriver:

@@ -36,7 +36,7 @@ from pathlib import Path
 from nhiscan.config import Config
 from nhiscan.engine.scanner import Scanner
 from nhiscan.errors import NhiscanError
-from nhiscan.history import SweepResult, finish_history, scan_blobs, split_blobs
+from nhiscan.history import SweepResult, finish_history, scan_blobs
 from nhiscan.inventory.gitinfo import HistoryOracle, Presence, RawSecretProbe
 from nhiscan.mapping.controls import ControlMapping, load_mapping
 from nhiscan.model import ReadError, ScanReport, Stats
@@ -47,6 +47,24 @@ from nhiscan.sweep.repos import RepoTarget, ensure_clone
 
 DEFAULT_TASK_BYTES = 64 * 1024 * 1024  # each task starts a cold git cat-file: keep them large
 DEFAULT_TASK_BLOBS = 32768
+
+
+def split_blobs(blobs: list[tuple[str, int]], max_bytes: int, max_blobs: int) -> list[list[tuple[str, int]]]:
+    """Contiguous runs of the pack-ordered listing of about ``max_bytes`` (or ``max_blobs``)
+    each: the tasks of a cluster sweep."""
+    out: list[list[tuple[str, int]]] = []
+    cur: list[tuple[str, int]] = []
+    size = 0
+    for b in blobs:
+        cur.append(b)
+        size += b[1]
+        if size >= max_bytes or len(cur) >= max_blobs:
+            out.append(cur)
+            cur, size = [], 0
+    if cur:
+        out.append(cur)
+    return out
+
 
 BlobRange = tuple[tuple[str, int], ...]
 """(object id, size) pairs: a contiguous run of the pack-ordered blob listing."""
