@@ -128,6 +128,15 @@ def best_of(n: int, tool: str, argv: list[str], **kw: object) -> Timing:
     return min(runs, key=lambda t: t.seconds)
 
 
+def print_ratios(results: list[Timing], digits: int = 2) -> None:
+    """A table of the timings, each as a ratio of the first (nhiscan's default run)."""
+    base = results[0].seconds
+    width = max(26, *(len(t.tool) + 2 for t in results))
+    print(f"{'tool':<{width}}{'seconds':>9}{'RSS MB':>9}{'x nhiscan':>11}  rc")
+    for t in results:
+        print(f"{t.tool:<{width}}{t.seconds:>9.{digits}f}{t.max_rss_mb:>9.0f}{t.seconds / base:>11.2f}  {t.returncode}")
+
+
 def machine() -> str:
     return f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.platform()}"
 

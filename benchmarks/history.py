@@ -33,7 +33,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import CORPUS, Timing, best_of, extract, fetch_sdist, machine, nhiscan_exe, peer  # noqa: E402
+from common import CORPUS, Timing, best_of, extract, fetch_sdist, machine, nhiscan_exe, peer, print_ratios  # noqa: E402
 
 HISTORY = CORPUS / "history"
 _EPOCH = 1_600_000_000
@@ -210,10 +210,7 @@ def main() -> int:
         )
     else:
         print("(betterleaks not installed: python benchmarks/tree.py --install-peers)")
-    base = results[0].seconds
-    print(f"{'tool':<26}{'seconds':>9}{'RSS MB':>9}{'x nhiscan':>11}  rc")
-    for t in results:
-        print(f"{t.tool:<26}{t.seconds:>9.2f}{t.max_rss_mb:>9.0f}{t.seconds / base:>11.2f}  {t.returncode}")
+    print_ratios(results)
     return 0
 
 

@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import best_of, machine, nhiscan_exe, peer  # noqa: E402
+from common import best_of, machine, nhiscan_exe, peer, print_ratios  # noqa: E402
 
 
 def main() -> int:
@@ -47,10 +47,7 @@ def main() -> int:
     if ds:
         results.append(best_of(args.repeat, "detect-secrets-hook", [ds, "app.py"], cwd=repo, env=env))
     print(f"# {datetime.date.today()}  {machine()}")
-    base = results[0].seconds
-    print(f"{'tool':<28}{'seconds':>9}{'RSS MB':>9}{'x nhiscan':>11}  rc")
-    for t in results:
-        print(f"{t.tool:<28}{t.seconds:>9.3f}{t.max_rss_mb:>9.0f}{t.seconds / base:>11.2f}  {t.returncode}")
+    print_ratios(results, digits=3)
     return 0
 
 
