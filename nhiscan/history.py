@@ -3,8 +3,10 @@
 Flow: :mod:`nhiscan.sources.git` (bytes and where they live) -> engine -> ReportBuilder.
 
 The sweep scans every unique blob once, in pack order, spread over worker processes that each
-read their own share through their own ``git cat-file`` (no blob content crosses a process
-boundary). Only the blobs with findings are then placed in history (path, introducing commit,
+read their own share from the pack files (:mod:`nhiscan.sources.pack`; what that reader cannot
+read comes through their own ``git cat-file``), so no blob content crosses a process boundary.
+A blob that is a delta in its pack is scanned by Hyperscan only where the delta changed it
+(:meth:`~nhiscan.engine.prefilter.HyperscanPrefilter.delta_hits`). Only the blobs with findings are then placed in history (path, introducing commit,
 how many commits hold them), so a large repository with few findings pays for one read of
 its objects plus one ``git log --raw`` pass.
 
@@ -18,17 +20,20 @@ from __future__ import annotations
 
 import dataclasses
 import sys
+from collections import OrderedDict
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 from nhiscan.config import Config
+from nhiscan.engine.prefilter import Hits, HyperscanPrefilter
 from nhiscan.engine.scanner import Scanner
 from nhiscan.errors import GitError
 from nhiscan.model import Finding, Match, ReadError, ScanReport, Skipped
 from nhiscan.rules import RuleSet
 from nhiscan.scan import BlobOutcome, EngineOptions, ReportBuilder, build_scanner, scan_bytes
+from nhiscan.sources.pack import Blob, open_store
 from nhiscan.sources.git import (
     BlobTooLarge,
     CatFile,
@@ -87,44 +92,100 @@ def scan_blobs(
     chunk: list[tuple[str, int]],
     progress: Callable[[int], None] | None = None,
 ) -> SweepResult:
-    """Scan ``chunk`` (object id, size) through one ``git cat-file`` stream.
+    """Scan ``chunk`` (object id, size): read from the pack files by :mod:`nhiscan.sources.pack`
+    where it can, the rest through one ``git cat-file`` stream.
 
-    One stream per contiguous run of the pack-ordered listing matters: git keeps the bases of
+    Either way, one contiguous run of the pack order per process matters: the reader keeps
+    the delta bases it has just rebuilt, as git does, and one stream per contiguous run of the pack-ordered listing matters: git keeps the bases of
     delta chains it has just unpacked, and a fresh process starts cold (8 MB pieces, each
     with its own process, cost git 25-65% more CPU than one stream; see benchmarks/README.md).
     ``progress`` is called with the bytes of each blob before it is scanned; it may raise
     :class:`StopScan` to end the run early.
     """
     res = SweepResult()
-    # stream_blobs answers every requested blob, in order.
+
     def gave_up(failed: int, left: int) -> None:
         res.warnings.append(
             f"git failed on {failed} of the objects in a run of {len(chunk)}; the {left} after "
             "them were not read and are reported unreadable (run git fsck)"
         )
 
-    stream = stream_blobs(Path(root), [oid for oid, _ in chunk], gave_up)
+    def scan_one(oid: str, data: bytes | None, hits_for: Callable[[bytes], Hits] | None = None) -> None:
+        if data is None:
+            res.unreadable.append(oid)
+            return
+        outcome = scan_bytes(scanner, f"blob {oid}", data, hits_for=hits_for)
+        if outcome.skipped is not None:
+            res.binary += 1
+            return
+        res.scanned += 1
+        res.bytes += len(data)
+        res.allowed += outcome.allowed
+        res.timeouts += outcome.timeouts
+        res.warnings.extend(outcome.warnings)
+        if outcome.matches:
+            res.found[oid] = (len(data), outcome.matches)
+
+    # Straight from the pack files where this reader can; what it cannot read comes from git.
+    from_git: list[tuple[str, int]] = []
+    store = open_store(Path(root), len(chunk[0][0]) // 2) if chunk else None
+    if store is not None:
+        with store:
+            hits = _DeltaHits(scanner)
+            for oid, size in chunk:
+                blob = store.blob(oid)
+                if blob is None:
+                    from_git.append((oid, size))
+                    continue
+                if progress is not None:
+                    progress(size)
+                scan_one(oid, blob.data, hits.bind(blob))
+    else:
+        from_git = chunk
+    if not from_git:
+        return res
+    # stream_blobs answers every requested blob, in order.
+    stream = stream_blobs(Path(root), [oid for oid, _ in from_git], gave_up)
     try:
-        for (oid, size), (_, data) in zip(chunk, stream):
+        for (oid, size), (_, data) in zip(from_git, stream):
             if progress is not None:
                 progress(size)
-            if data is None:
-                res.unreadable.append(oid)
-                continue
-            outcome = scan_bytes(scanner, f"blob {oid}", data)
-            if outcome.skipped is not None:
-                res.binary += 1
-                continue
-            res.scanned += 1
-            res.bytes += len(data)
-            res.allowed += outcome.allowed
-            res.timeouts += outcome.timeouts
-            res.warnings.extend(outcome.warnings)
-            if outcome.matches:
-                res.found[oid] = (len(data), outcome.matches)
+            scan_one(oid, data)
     finally:
         stream.close()  # stops git now, even while an exception is on its way up
     return res
+
+
+class _DeltaHits:
+    """The prefilter's hits of each pack object scanned so far (packed, a few bytes per hit),
+    so that a delta against it scans only what the delta changed."""
+
+    _KEEP = 4096
+
+    def __init__(self, scanner: Scanner) -> None:
+        prefilter = scanner.prefilter
+        self._prefilter = (
+            prefilter if isinstance(prefilter, HyperscanPrefilter) and prefilter.delta_aware else None
+        )
+        self._memo: OrderedDict[tuple[int, int], bytes] = OrderedDict()
+
+    def bind(self, blob: Blob) -> Callable[[bytes], Hits] | None:
+        """What scan_bytes calls with the blob's text (when it is the blob's bytes as they are)."""
+        prefilter = self._prefilter
+        if prefilter is None or blob.key is None:
+            return None
+        memo = self._memo
+
+        def hits_for(text: bytes) -> Hits:
+            base = memo.get(blob.base) if blob.base is not None else None
+            hits, packed = prefilter.delta_hits(text, base, blob.copies if base is not None else None)
+            assert blob.key is not None
+            memo[blob.key] = packed
+            if len(memo) > self._KEEP:
+                memo.popitem(last=False)
+            return hits
+
+        return hits_for
 
 
 # Worker process state. The counters are lock-free shared memory (one slot per run, written

@@ -23,6 +23,7 @@ from nhiscan.sources.files import FileEntry, list_files, read_chunks, read_file,
 from nhiscan.sources.gitcmd import work_tree_root
 
 if TYPE_CHECKING:
+    from nhiscan.engine.prefilter import Hits
     from nhiscan.mapping.controls import ControlMapping
 
 Progress = Callable[[int, int], None]
@@ -88,12 +89,19 @@ class BlobOutcome:
         )
 
 
-def scan_bytes(scanner: Scanner, path: str, data: bytes) -> BlobOutcome:
-    """Scan one blob of raw bytes (binary sniffing and BOM decoding included)."""
+def scan_bytes(
+    scanner: Scanner, path: str, data: bytes, *, hits_for: Callable[[bytes], Hits] | None = None
+) -> BlobOutcome:
+    """Scan one blob of raw bytes (binary sniffing and BOM decoding included).
+
+    ``hits_for`` gives the prefilter's hits for a blob scanned as it is (no BOM to decode):
+    a history sweep works them out from the blob's delta base.
+    """
     text = normalize(data)
     if text is None:
         return BlobOutcome(path=path, size=len(data), skipped="binary")
-    result = scanner.scan(text, label=path)
+    hits = hits_for(text) if hits_for is not None and text is data else None
+    result = scanner.scan(text, label=path, hits=hits)
     return BlobOutcome(
         path=path,
         size=len(data),

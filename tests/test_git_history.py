@@ -382,13 +382,13 @@ def test_an_error_in_one_worker_stops_the_others_at_their_next_blob(
     real_scan_bytes = history.scan_bytes
     first = list_blobs(open_repo(repo.path)).blobs[0][0]
 
-    def slow_scan(scanner: object, label: str, data: bytes) -> object:
+    def slow_scan(scanner: object, label: str, data: bytes, **kw: object) -> object:
         if label == f"blob {first}":
             raise RuntimeError("boom")
         with log.open("a") as fh:
             fh.write(label + "\n")
         time.sleep(0.05)
-        return real_scan_bytes(scanner, label, data)  # type: ignore[arg-type]
+        return real_scan_bytes(scanner, label, data, **kw)  # type: ignore[arg-type]
 
     # The fault is planted in this process: the workers must be forked to inherit it (whatever
     # the platform's default start method).

@@ -3,10 +3,16 @@
 Two implementations of one interface:
 
 * :class:`HyperscanPrefilter` compiles every rule's regex into one Hyperscan database (a rule
-  Hyperscan cannot compile exactly is compiled in prefilter mode, which matches a superset, and
-  failing that its keywords are used). It reports the end offset of every match.
+  Hyperscan cannot compile exactly, a multi-line one or one wider than 700 characters is
+  represented by its keywords). It reports the end offset of every match.
 * :class:`KeywordPrefilter` is the pure fallback: an Aho-Corasick automaton of every rule's
   keywords over the lower-cased bytes. It reports the end offset of every keyword.
+
+Between versions of a file (a history sweep), the Hyperscan prefilter can also work out a
+blob's hits from its delta base's (:meth:`HyperscanPrefilter.delta_hits`): a pattern of
+bounded width matches the same way wherever the bytes around it were copied unchanged, so only
+the stretches a delta inserted, and the seams between copied runs, are scanned again. The hits
+come out identical to a whole scan (tests compare both).
 
 Both are supersets of the true matches: every match contains a keyword and ends at a reported
 Hyperscan offset. The scanner confirms in a window around each hit, so both give the same
@@ -19,6 +25,7 @@ import json
 import os
 import platform
 import struct
+from array import array
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -37,7 +44,7 @@ DECODE_TRIGGER_PATTERNS: tuple[tuple[int, bytes], ...] = (
     (DECODE_LINE, rb'"auth"\s{0,3}:'),                # Docker config.json auths
     (DECODE_LINE, rb"_(?i:auth(?:token)?)\s{0,3}="),  # .npmrc
     (DECODE_LINE, rb"%(?:3[Aa]|40)"),                 # percent-escaped ':' or '@' (URL credentials)
-    (DECODE_LINE, rb"Basic [A-Za-z0-9+/]{8,}"),       # a basic-auth header
+    (DECODE_LINE, rb"Basic [A-Za-z0-9+/]{8}"),        # a basic-auth header
 )
 """Signs of encoded credentials. Hyperscan finds them in the same pass as the rules; the
 keyword prefilter reports the literals below, and the scanner confirms them with the patterns."""
@@ -87,13 +94,14 @@ class KeywordPrefilter:
 
 _FLAGS_EXACT = 0
 _MAX_HS_WIDTH = 700
-_MAX_HS_PREFILTER_WIDTH = 2000
 # Part of the cache key: change it whenever the way rules become Hyperscan expressions changes.
-_DB_LAYOUT = f"v5-{_MAX_HS_WIDTH}-{_MAX_HS_PREFILTER_WIDTH}-{len(DECODE_TRIGGER_PATTERNS)}"
+_DB_LAYOUT = f"v8-{_MAX_HS_WIDTH}-{len(DECODE_TRIGGER_PATTERNS)}"
 
 
-def max_width(pattern: str) -> int:
-    """Longest possible match of ``pattern`` (a large number when unbounded or unknown)."""
+def max_width(pattern: str | bytes) -> int:
+    """Longest possible match of ``pattern`` (a large number when unbounded or unknown).
+
+    In characters for a ``str`` pattern, in bytes for a ``bytes`` one."""
     try:
         import re._parser as sre_parse  # type: ignore[import-not-found]
     except ImportError:  # pragma: no cover - Python 3.10
@@ -102,7 +110,6 @@ def max_width(pattern: str) -> int:
         return int(sre_parse.parse(pattern).getwidth()[1])
     except Exception:  # regex-only syntax
         return 1 << 30
-_MODE_EXACT, _MODE_PREFILTER, _MODE_KEYWORDS = "exact", "prefilter", "keywords"
 
 
 def _escape_literal(text: str) -> bytes:
@@ -112,9 +119,18 @@ def _escape_literal(text: str) -> bytes:
     return bytes(out)
 
 
+_ID_BIAS = 8
+"""Added to rule indexes when packing hits (the decode triggers have negative ones)."""
+
 
 class HyperscanPrefilter:
-    """All rules in one Hyperscan block-mode database, cached on disk by the rules' hash."""
+    """All rules in one Hyperscan block-mode database, cached on disk by the rules' hash.
+
+    Every expression in it has a bounded width (at most ``width`` bytes): a rule whose regex
+    Hyperscan cannot compile exactly, or that is multi-line or wider than 700 characters, is
+    represented by its keywords. That bound is what lets :meth:`delta_hits` rescan only what a
+    delta changed.
+    """
 
     name = "hyperscan"
 
@@ -126,100 +142,88 @@ class HyperscanPrefilter:
         cache_file = (cache_dir / f"hs-{key}.db") if cache_dir else None
         loaded = self._load(cache_file) if cache_file else None
         if loaded is None:
-            self._db, self._ids = self._compile(rules)
+            self._db, self._ids, self.width = self._compile(rules)
             if cache_file:
                 self._store(cache_file)
                 prune_stale(cache_file.parent, keep=cache_file)
         else:
-            self._db, self._ids = loaded
+            self._db, self._ids, self.width = loaded
             assert cache_file is not None
             mark_used(cache_file)
-        self.modes: dict[int, str] = {}
+        self._scale = max(self._ids, default=0) + _ID_BIAS + 1
         self._scratch = hyperscan.Scratch(self._db)
+        try:
+            from nhiscan import _packdelta  # type: ignore[attr-defined]
+        except ImportError:
+            _packdelta = None
+        self._delta: Any = _packdelta
+
+    @property
+    def delta_aware(self) -> bool:
+        """Whether :meth:`delta_hits` can use a delta base (the C module is built)."""
+        return self._delta is not None
 
     # -- building -------------------------------------------------------------------------
-    def _compile(self, rules: tuple[Rule, ...]) -> tuple[Any, list[int]]:
-        """Every rule exactly where Hyperscan can; else in prefilter mode; else its keywords.
+    def _compile(self, rules: tuple[Rule, ...]) -> tuple[Any, list[int], int]:
+        """Every rule exactly where Hyperscan can; else its keywords.
 
         One combined compile is tried first (fast); only if Hyperscan rejects it are the rules
-        tried one by one to find which need a weaker mode.
+        tried one by one to find which it cannot take.
         """
         hs = self._hs
-        literal_rules: set[int] = set()
-        plan: dict[int, list[tuple[bytes, int]]] = {}
+        exact: list[int] = []
         for idx, rule in enumerate(rules):
-            width = max_width(rule.regex)
-            if rule.multiline and width > _MAX_HS_PREFILTER_WIDTH:
-                # PEM blocks and the like: slow to build, and their keywords are distinctive.
-                literal_rules.add(idx)
-            elif rule.multiline or width > _MAX_HS_WIDTH:
-                plan[idx] = [(rule.regex.encode(), hs.HS_FLAG_PREFILTER)]
-            else:
-                plan[idx] = [(rule.regex.encode(), _FLAGS_EXACT)]
+            # (Bytes, as Hyperscan sees them: at most 4 per character, so bounded too.)
+            if not rule.multiline and max_width(rule.regex) <= _MAX_HS_WIDTH:
+                exact.append(idx)
         try:
-            return self._build(plan, rules, literal_rules)
+            return self._build(rules, set(exact))
         except hs.error:
             pass
-        for idx in list(plan):
-            pattern = rules[idx].regex.encode()
-            for flag in (_FLAGS_EXACT, hs.HS_FLAG_PREFILTER):
-                try:
-                    hs.Database().compile(expressions=[pattern], ids=[0], elements=1, flags=[flag])
-                except hs.error:
-                    continue
-                plan[idx] = [(pattern, flag)]
-                break
-            else:
-                del plan[idx]
-                literal_rules.add(idx)
-        return self._build(plan, rules, literal_rules)
+        compiles = set()
+        for idx in exact:
+            try:
+                hs.Database().compile(
+                    expressions=[rules[idx].regex.encode()], ids=[0], elements=1, flags=[_FLAGS_EXACT]
+                )
+            except hs.error:
+                continue
+            compiles.add(idx)
+        return self._build(rules, compiles)
 
-    def _build(
-        self,
-        plan: dict[int, list[tuple[bytes, int]]],
-        rules: tuple[Rule, ...],
-        literal_rules: set[int],
-    ) -> tuple[Any, list[int]]:
+    def _build(self, rules: tuple[Rule, ...], exact: set[int]) -> tuple[Any, list[int], int]:
         hs = self._hs
-        expressions: list[bytes] = []
-        flags: list[int] = []
-        ids: list[int] = []
-        for idx in range(len(rules)):
-            chosen = plan.get(idx)
-            if chosen is None and idx in literal_rules:
-                chosen = [(_escape_literal(kw), hs.HS_FLAG_CASELESS) for kw in rules[idx].keywords]
-            for expr, flag in chosen or ():
-                expressions.append(expr)
-                flags.append(flag)
-                ids.append(idx)
-        for kind, pattern in DECODE_TRIGGER_PATTERNS:
-            expressions.append(pattern)
-            flags.append(hs.HS_FLAG_SINGLEMATCH if kind == DECODE_FILE else 0)
-            ids.append(kind)
+        items: list[tuple[bytes, int, int]] = []
+        for idx, rule in enumerate(rules):
+            if idx in exact:
+                items.append((rule.regex.encode(), _FLAGS_EXACT, idx))
+            else:
+                items.extend((_escape_literal(kw), hs.HS_FLAG_CASELESS, idx) for kw in rule.keywords)
+        items.extend((pattern, 0, kind) for kind, pattern in DECODE_TRIGGER_PATTERNS)
+        width = max(max_width(expr) for expr, _, _ in items)
         db = hs.Database(mode=hs.HS_MODE_BLOCK)
-        if expressions:
-            # Hyperscan ids are positions in ``expressions``; ``ids`` maps them to rules.
-            db.compile(
-                expressions=expressions,
-                ids=list(range(len(expressions))),
-                elements=len(expressions),
-                flags=flags,
-            )
-        return db, ids
+        # Hyperscan ids are positions in ``items``; ``ids`` maps them to rules.
+        db.compile(
+            expressions=[e for e, _, _ in items],
+            ids=list(range(len(items))),
+            elements=len(items),
+            flags=[f for _, f, _ in items],
+        )
+        return db, [i for _, _, i in items], width
 
-    def _load(self, path: Path) -> tuple[Any, list[int]] | None:
+    def _load(self, path: Path) -> tuple[Any, list[int], int] | None:
         try:
             blob = path.read_bytes()
             (hlen,) = struct.unpack(">I", blob[:4])
-            ids = json.loads(blob[4 : 4 + hlen])
+            head = json.loads(blob[4 : 4 + hlen])
             db = self._hs.loadb(blob[4 + hlen :], self._hs.HS_MODE_BLOCK)
-            return db, list(ids)
-        except (OSError, ValueError, struct.error, self._hs.error):
+            return db, [int(i) for i in head["ids"]], int(head["width"])
+        except (OSError, ValueError, KeyError, TypeError, struct.error, self._hs.error):
             return None
 
     def _store(self, path: Path) -> None:
         try:
-            header = json.dumps(self._ids).encode()
+            header = json.dumps({"ids": self._ids, "width": self.width}).encode()
             payload = struct.pack(">I", len(header)) + header + self._hs.dumpb(self._db)
             path.parent.mkdir(parents=True, exist_ok=True)
             import tempfile
@@ -233,20 +237,55 @@ class HyperscanPrefilter:
 
     # -- scanning -------------------------------------------------------------------------
     def hits(self, data: bytes) -> Hits:
-        out: Hits = {}
+        return self.delta_hits(data, None, None)[0]
+
+    def delta_hits(self, data: bytes, base_hits: bytes | None, copies: bytes | None) -> tuple[Hits, bytes]:
+        """``data``'s hits, and the same packed for the versions that follow it.
+
+        With ``base_hits`` (what this returned for the delta base) and ``copies`` (the runs
+        of ``data`` copied from that base, from :mod:`nhiscan.sources.pack`), only what the
+        delta changed is scanned, with a margin of the widest match around it; the base's
+        hits deep inside copied runs are carried over. Identical to a whole scan, since a
+        match ending at offset p depends only on the bytes from ``p - width - 1`` to
+        ``p + 2`` (\\b and ^ look one byte before a match, $ up to two after it).
+        """
         ids = self._ids
+        scale = self._scale
+        packed: list[int] = []
 
         def on_match(expr_id: int, _from: int, to: int, _flags: int, _ctx: object) -> None:
-            idx = ids[expr_id]
-            lst = out.get(idx)
-            if lst is None:
-                out[idx] = [to]
-            else:
-                lst.append(to)
+            packed.append(to * scale + ids[expr_id] + _ID_BIAS)
 
-        if data:
-            self._db.scan(data, match_event_handler=on_match, scratch=self._scratch)
-        return out
+        if base_hits is None or copies is None or self._delta is None:
+            if data:
+                self._db.scan(data, match_event_handler=on_match, scratch=self._scratch)
+        else:
+            delta = self._delta
+            before, after = self.width + 1, 2
+            view = memoryview(data)
+            packed.extend(array("q", delta.carry(base_hits, copies, before, after, scale)))
+            quads = array("q", delta.fresh(copies, len(data), before, after))
+            for i in range(0, len(quads), 4):
+                start, end, lo, hi = quads[i : i + 4]
+                found: list[int] = []
+
+                def on_window(expr_id: int, _from: int, to: int, _flags: int, _ctx: object,
+                              found: list[int] = found, start: int = start) -> None:
+                    found.append((to + start) * scale + ids[expr_id] + _ID_BIAS)
+
+                self._db.scan(view[start:end], match_event_handler=on_window, scratch=self._scratch)
+                first, last = lo * scale, (hi + 1) * scale
+                packed.extend(h for h in found if first <= h < last)
+        packed.sort()
+        out: Hits = {}
+        for h in packed:
+            end, idx = divmod(h, scale)
+            lst = out.get(idx - _ID_BIAS)
+            if lst is None:
+                out[idx - _ID_BIAS] = [end]
+            else:
+                lst.append(end)
+        return out, array("q", packed).tobytes()
 
     def __getstate__(self) -> dict[str, Any]:
         raise TypeError("HyperscanPrefilter is per-process; build one in each worker")

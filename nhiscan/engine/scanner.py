@@ -15,6 +15,7 @@ from nhiscan.engine.prefilter import (
     DECODE_FILE,
     DECODE_LINE,
     DECODE_TRIGGER_PATTERNS,
+    Hits,
     HyperscanPrefilter,
     KeywordPrefilter,
     Prefilter,
@@ -126,8 +127,14 @@ class Scanner:
             self._compiled[idx] = compiled
         return compiled
 
-    def scan(self, data: bytes, *, label: str = "<bytes>", decode: bool = True) -> BlobResult:
+    def scan(
+        self, data: bytes, *, label: str = "<bytes>", decode: bool = True, hits: Hits | None = None
+    ) -> BlobResult:
         """Find every confirmed secret in ``data`` (already normalized text bytes).
+
+        ``hits`` are the prefilter's hits for ``data`` when the caller already has them (a
+        history sweep works them out from the delta base's; see
+        :meth:`HyperscanPrefilter.delta_hits`).
 
         With ``decode``, base64 and percent-encoded spans in files that look like they carry
         encoded credentials are decoded (bounded) and scanned too; their findings are placed at
@@ -135,7 +142,8 @@ class Scanner:
         """
         result = BlobResult()
         candidates: list[_Candidate] = []
-        hits = self.prefilter.hits(data)
+        if hits is None:
+            hits = self.prefilter.hits(data)
         whole_file = hits.pop(DECODE_FILE, None)
         line_hits = hits.pop(DECODE_LINE, None)
         if hits:

@@ -4,9 +4,10 @@ Three readers, one safety story (every git process goes through :mod:`nhiscan.so
 and diff-producing commands also get ``--no-ext-diff --no-textconv`` plus explicit output
 options, so nothing in a repository's config can run code or change what we parse):
 
-* **History sweep.** Each unique blob is read once, streamed in pack order by
-  ``git cat-file --batch-all-objects --unordered --batch-check`` (the listing) and
-  ``git cat-file --batch --buffer`` (the content). Nothing holds more than one blob at a time.
+* **History sweep.** Each unique blob is read once, in pack order: listed by
+  ``git cat-file --batch-all-objects --unordered --batch-check``, read from the pack files by
+  :mod:`nhiscan.sources.pack` where it can and otherwise streamed by
+  ``git cat-file --batch --buffer`` (:func:`stream_blobs`).
   Where a blob lives (path, introducing commit, number of commits holding it) is worked out
   afterwards, and only for the blobs that had findings, by :func:`locate_blobs`: one
   ``git log --all --raw`` pass that replays every commit's tree as a diff against its first

@@ -1,0 +1,348 @@
+/*
+ * git pack deltas, applied in C.
+ *
+ * A history sweep reads blobs straight from git's pack files (nhiscan/sources/pack.py). Most
+ * blobs there are deltas against another version of the same file: a list of "copy these bytes
+ * of the base" and "insert these new bytes" instructions. Python can read the pack and inflate
+ * the data (zlib is C), but walking millions of instructions one by one in Python costs more
+ * than git's own `cat-file` does. This module does only that walk:
+ *
+ *   apply(base, delta) -> (target, copies)
+ *       the object the delta describes, and where its bytes came from: ``copies`` is a bytes
+ *       object of native int64 triples (target_start, target_end, base_start), one per run of
+ *       bytes copied from the base (adjacent copy instructions that continue each other in
+ *       both objects are merged). Every byte outside those runs was inserted by the delta.
+ *
+ *   fresh(copies, size, before, after) -> bytes
+ *       where a scan must look again: native int64 quadruples (start, end, lo, hi), one per
+ *       stretch of the target not deep inside a copied run. A match ending at an offset p in
+ *       [lo, hi] may differ from the base's; scanning target[start:end] finds it with its
+ *       ``before`` bytes of lead and ``after`` bytes of trail (start = lo - before and
+ *       end = hi + after, clipped to the object).
+ *
+ *   carry(hits, copies, before, after, scale) -> bytes
+ *       the base's match ends (native int64 ``end * scale + id``, sorted) that lie deep enough
+ *       inside a copied run to be the target's too, moved to the target's offsets, in order.
+ *
+ *   find(names, hash_len, lo, hi, oid) -> index or -1
+ *       binary search of ``oid`` among the sorted object names of a pack index, entries
+ *       lo..hi-1 (the index's fan-out table gives the range).
+ *
+ * A malformed delta raises ValueError; nothing is read or written outside the buffers.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <string.h>
+
+static int read_size(const unsigned char **p, const unsigned char *end, uint64_t *out)
+{
+    uint64_t v = 0;
+    int shift = 0;
+    unsigned char c;
+    do {
+        if (*p >= end || shift > 63)
+            return -1;
+        c = *(*p)++;
+        v |= (uint64_t)(c & 0x7f) << shift;
+        shift += 7;
+    } while (c & 0x80);
+    *out = v;
+    return 0;
+}
+
+typedef struct {
+    int64_t *items;
+    Py_ssize_t len; /* in int64s */
+    Py_ssize_t cap;
+} runs_t;
+
+static int runs_add(runs_t *r, int64_t tstart, int64_t tend, int64_t bstart)
+{
+    if (r->len >= 3) {
+        int64_t *last = r->items + r->len - 3;
+        if (last[1] == tstart && last[2] + (last[1] - last[0]) == bstart) {
+            last[1] = tend;
+            return 0;
+        }
+    }
+    if (r->len + 3 > r->cap) {
+        Py_ssize_t cap = r->cap ? r->cap * 2 : 48;
+        int64_t *items = PyMem_Realloc(r->items, (size_t)cap * sizeof(int64_t));
+        if (!items)
+            return -1;
+        r->items = items;
+        r->cap = cap;
+    }
+    r->items[r->len++] = tstart;
+    r->items[r->len++] = tend;
+    r->items[r->len++] = bstart;
+    return 0;
+}
+
+static PyObject *bad(const char *what)
+{
+    PyErr_Format(PyExc_ValueError, "malformed git delta: %s", what);
+    return NULL;
+}
+
+static PyObject *apply_delta(const unsigned char *base, Py_ssize_t base_len,
+                             const unsigned char *p, const unsigned char *end)
+{
+    uint64_t want_base, target_len;
+    if (read_size(&p, end, &want_base) < 0 || read_size(&p, end, &target_len) < 0)
+        return bad("truncated header");
+    if (want_base != (uint64_t)base_len)
+        return bad("base size differs");
+    if (target_len > (uint64_t)PY_SSIZE_T_MAX)
+        return bad("target too large");
+    PyObject *target = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)target_len);
+    if (!target)
+        return NULL;
+    unsigned char *out = (unsigned char *)PyBytes_AS_STRING(target);
+    uint64_t t = 0;
+    runs_t runs = {NULL, 0, 0};
+    const char *err = NULL;
+    while (p < end) {
+        unsigned char op = *p++;
+        if (op & 0x80) {
+            uint64_t off = 0, size = 0;
+            for (int i = 0; i < 4; i++) {
+                if (op & (1 << i)) {
+                    if (p >= end) { err = "truncated copy"; goto fail; }
+                    off |= (uint64_t)(*p++) << (8 * i);
+                }
+            }
+            for (int i = 0; i < 3; i++) {
+                if (op & (0x10 << i)) {
+                    if (p >= end) { err = "truncated copy"; goto fail; }
+                    size |= (uint64_t)(*p++) << (8 * i);
+                }
+            }
+            if (size == 0)
+                size = 0x10000;
+            if (off + size > (uint64_t)base_len) { err = "copy outside the base"; goto fail; }
+            if (t + size > target_len) { err = "copy past the target's size"; goto fail; }
+            memcpy(out + t, base + off, (size_t)size);
+            if (runs_add(&runs, (int64_t)t, (int64_t)(t + size), (int64_t)off) < 0) {
+                PyErr_NoMemory();
+                goto fail_raised;
+            }
+            t += size;
+        } else if (op) {
+            if ((uint64_t)(end - p) < op) { err = "truncated insert"; goto fail; }
+            if (t + op > target_len) { err = "insert past the target's size"; goto fail; }
+            memcpy(out + t, p, op);
+            p += op;
+            t += op;
+        } else {
+            err = "reserved instruction 0";
+            goto fail;
+        }
+    }
+    if (t != target_len) { err = "target shorter than its header says"; goto fail; }
+    PyObject *copies = PyBytes_FromStringAndSize((const char *)runs.items,
+                                                 runs.len * (Py_ssize_t)sizeof(int64_t));
+    PyMem_Free(runs.items);
+    if (!copies) {
+        Py_DECREF(target);
+        return NULL;
+    }
+    PyObject *result = PyTuple_Pack(2, target, copies);
+    Py_DECREF(target);
+    Py_DECREF(copies);
+    return result;
+fail:
+    PyErr_Format(PyExc_ValueError, "malformed git delta: %s", err);
+fail_raised:
+    PyMem_Free(runs.items);
+    Py_DECREF(target);
+    return NULL;
+}
+
+static PyObject *apply(PyObject *self, PyObject *args)
+{
+    Py_buffer base, delta;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "y*y*:apply", &base, &delta))
+        return NULL;
+    const unsigned char *p = (const unsigned char *)delta.buf;
+    PyObject *result = apply_delta((const unsigned char *)base.buf, base.len, p, p + delta.len);
+    PyBuffer_Release(&base);
+    PyBuffer_Release(&delta);
+    return result;
+}
+
+/* Safe match ends of one run: [t0 + before, t1 - after]; empty when the run is short. */
+static PyObject *fresh(PyObject *self, PyObject *args)
+{
+    Py_buffer copies;
+    Py_ssize_t size, before, after;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "y*nnn:fresh", &copies, &size, &before, &after))
+        return NULL;
+    const int64_t *r = (const int64_t *)copies.buf;
+    Py_ssize_t nruns = copies.len / (Py_ssize_t)(3 * sizeof(int64_t));
+    runs_t out = {NULL, 0, 0};
+    int64_t next = 0; /* first match end not yet known safe or fresh */
+    int failed = 0;
+    for (Py_ssize_t i = 0; i <= nruns && !failed; i++) {
+        int64_t safe_lo, safe_hi;
+        if (i < nruns) {
+            safe_lo = r[3 * i] + before;
+            safe_hi = r[3 * i + 1] - after;
+            if (safe_hi < safe_lo)
+                continue;
+        } else {
+            safe_lo = (int64_t)size + 1; /* past the last possible end */
+            safe_hi = safe_lo;
+        }
+        if (safe_lo > next) {
+            int64_t lo = next, hi = safe_lo - 1;
+            if (hi > size)
+                hi = size;
+            int64_t start = lo - before < 0 ? 0 : lo - before;
+            int64_t end = hi + after > size ? size : hi + after;
+            if (lo <= hi) {
+                /* four values: reuse the triple appender twice would merge; append by hand */
+                if (out.len + 4 > out.cap) {
+                    Py_ssize_t cap = out.cap ? out.cap * 2 : 64;
+                    int64_t *items = PyMem_Realloc(out.items, (size_t)cap * sizeof(int64_t));
+                    if (!items) { failed = 1; break; }
+                    out.items = items;
+                    out.cap = cap;
+                }
+                out.items[out.len++] = start;
+                out.items[out.len++] = end;
+                out.items[out.len++] = lo;
+                out.items[out.len++] = hi;
+            }
+        }
+        if (safe_hi + 1 > next)
+            next = safe_hi + 1;
+    }
+    PyBuffer_Release(&copies);
+    if (failed) {
+        PyMem_Free(out.items);
+        return PyErr_NoMemory();
+    }
+    PyObject *result = PyBytes_FromStringAndSize((const char *)out.items,
+                                                 out.len * (Py_ssize_t)sizeof(int64_t));
+    PyMem_Free(out.items);
+    return result;
+}
+
+static Py_ssize_t lower_bound(const int64_t *a, Py_ssize_t n, int64_t v)
+{
+    Py_ssize_t lo = 0, hi = n;
+    while (lo < hi) {
+        Py_ssize_t mid = lo + (hi - lo) / 2;
+        if (a[mid] < v)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static PyObject *carry(PyObject *self, PyObject *args)
+{
+    Py_buffer hits, copies;
+    Py_ssize_t before, after, scale;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "y*y*nnn:carry", &hits, &copies, &before, &after, &scale))
+        return NULL;
+    const int64_t *h = (const int64_t *)hits.buf;
+    Py_ssize_t nh = hits.len / (Py_ssize_t)sizeof(int64_t);
+    const int64_t *r = (const int64_t *)copies.buf;
+    Py_ssize_t nruns = copies.len / (Py_ssize_t)(3 * sizeof(int64_t));
+    PyObject *result = NULL;
+    int64_t *out = NULL;
+    Py_ssize_t len = 0, cap = 0;
+    if (scale <= 0) {
+        PyErr_SetString(PyExc_ValueError, "carry: scale must be positive");
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < nruns && nh; i++) {
+        int64_t t0 = r[3 * i], t1 = r[3 * i + 1], b0 = r[3 * i + 2];
+        int64_t lo = b0 + before, hi = b0 + (t1 - t0) - after; /* base ends kept: [lo, hi] */
+        if (hi < lo)
+            continue;
+        Py_ssize_t k = lower_bound(h, nh, lo * scale);
+        int64_t shift = (t0 - b0) * scale;
+        for (; k < nh && h[k] < (hi + 1) * scale; k++) {
+            if (len == cap) {
+                cap = cap ? cap * 2 : 64;
+                int64_t *items = PyMem_Realloc(out, (size_t)cap * sizeof(int64_t));
+                if (!items) {
+                    PyErr_NoMemory();
+                    goto done;
+                }
+                out = items;
+            }
+            out[len++] = h[k] + shift;
+        }
+    }
+    result = PyBytes_FromStringAndSize((const char *)out, len * (Py_ssize_t)sizeof(int64_t));
+done:
+    PyMem_Free(out);
+    PyBuffer_Release(&hits);
+    PyBuffer_Release(&copies);
+    return result;
+}
+
+static PyObject *find(PyObject *self, PyObject *args)
+{
+    Py_buffer names, oid;
+    Py_ssize_t hash_len, lo, hi;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "y*nnny*:find", &names, &hash_len, &lo, &hi, &oid))
+        return NULL;
+    Py_ssize_t found = -1;
+    if (hash_len <= 0 || oid.len != hash_len || lo < 0 || hi < lo || hi > names.len / hash_len) {
+        PyBuffer_Release(&names);
+        PyBuffer_Release(&oid);
+        PyErr_SetString(PyExc_ValueError, "find: bad range or object name length");
+        return NULL;
+    }
+    const unsigned char *base = (const unsigned char *)names.buf;
+    while (lo < hi) {
+        Py_ssize_t mid = lo + (hi - lo) / 2;
+        int c = memcmp(base + mid * hash_len, oid.buf, (size_t)hash_len);
+        if (c == 0) {
+            found = mid;
+            break;
+        }
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    PyBuffer_Release(&names);
+    PyBuffer_Release(&oid);
+    return PyLong_FromSsize_t(found);
+}
+
+static PyMethodDef methods[] = {
+    {"apply", apply, METH_VARARGS,
+     "apply(base, delta) -> (target, copies): apply a git delta; copies are int64 triples "
+     "(target_start, target_end, base_start)."},
+    {"fresh", fresh, METH_VARARGS,
+     "fresh(copies, size, before, after) -> int64 quadruples (start, end, lo, hi) to rescan."},
+    {"carry", carry, METH_VARARGS,
+     "carry(hits, copies, before, after, scale) -> the base's hits safely inside copied runs, "
+     "moved to the target."},
+    {"find", find, METH_VARARGS,
+     "find(names, hash_len, lo, hi, oid) -> index of oid among sorted names, or -1."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "_packdelta", "git pack deltas, applied in C.", -1, methods,
+    NULL, NULL, NULL, NULL,
+};
+
+PyMODINIT_FUNC PyInit__packdelta(void)
+{
+    return PyModule_Create(&module);
+}

@@ -1,0 +1,546 @@
+"""Reading blobs straight from git's pack files, and scanning only what each delta changed.
+
+The pack reader (nhiscan/sources/pack.py, with the C module nhiscan/_packdelta.c) must hand
+over exactly the bytes ``git cat-file`` does, for every shape of object store git writes; and
+the prefilter's hits worked out from a delta base must equal a whole scan's. Deltas are built
+here by a small encoder of git's delta format, from copy/insert instructions that hypothesis
+draws; repositories are real ones packed by git in each way it can.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import struct
+from array import array
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from nhiscan import _packdelta  # built by hatch_build.py at install (gcc is on CI's machine)
+from nhiscan.rules import load_rules
+from nhiscan.sources.git import list_blobs, open_repo, stream_blobs
+from nhiscan.sources.pack import ObjectStore, open_store
+from tests.gitrepo import GitRepo, github_token, run_cli
+
+hyperscan = pytest.importorskip("hyperscan")
+
+RULES = load_rules()
+
+
+# ---- a git delta encoder (test side) ----------------------------------------------------------
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte = n & 0x7F
+        n >>= 7
+        if n:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
+
+
+def _copy_op(offset: int, size: int) -> bytes:
+    op = 0x80
+    args = bytearray()
+    for i in range(4):
+        b = (offset >> (8 * i)) & 0xFF
+        if b:
+            op |= 1 << i
+            args.append(b)
+    encoded = 0 if size == 0x10000 else size  # git writes 64 KB as "no size bytes"
+    for i in range(3):
+        b = (encoded >> (8 * i)) & 0xFF
+        if b:
+            op |= 0x10 << i
+            args.append(b)
+    return bytes([op]) + bytes(args)
+
+
+Op = tuple[str, int, int] | tuple[str, bytes]
+
+
+def encode_delta(base: bytes, ops: list[Op]) -> tuple[bytes, bytes]:
+    """(delta, target) for copy ("copy", offset, size) and insert ("insert", data) ops."""
+    body = bytearray()
+    target = bytearray()
+    for op in ops:
+        if op[0] == "copy":
+            _, offset, size = op  # type: ignore[misc]
+            while size > 0:
+                n = min(size, 0x10000)
+                body += _copy_op(offset, n)
+                target += base[offset : offset + n]
+                offset += n
+                size -= n
+        else:
+            data = op[1]
+            assert isinstance(data, bytes)
+            for i in range(0, len(data), 127):
+                piece = data[i : i + 127]
+                body += bytes([len(piece)]) + piece
+                target += piece
+    return _varint(len(base)) + _varint(len(target)) + bytes(body), bytes(target)
+
+
+def reference_apply(base: bytes, delta: bytes) -> tuple[bytes, list[tuple[int, int, int]]]:
+    """git's delta format, applied in plain Python (ValueError where C must refuse too)."""
+    p = 0
+
+    def size() -> int:
+        nonlocal p
+        n = shift = 0
+        while True:
+            if p >= len(delta):
+                raise ValueError("truncated header")
+            c = delta[p]
+            p += 1
+            n |= (c & 0x7F) << shift
+            shift += 7
+            if not c & 0x80:
+                return n
+
+    if size() != len(base):
+        raise ValueError("base size")
+    want = size()
+    out = bytearray()
+    runs: list[tuple[int, int, int]] = []
+    while p < len(delta):
+        op = delta[p]
+        p += 1
+        if op & 0x80:
+            off = n = 0
+            for i in range(4):
+                if op & (1 << i):
+                    if p >= len(delta):
+                        raise ValueError("truncated copy")
+                    off |= delta[p] << (8 * i)
+                    p += 1
+            for i in range(3):
+                if op & (0x10 << i):
+                    if p >= len(delta):
+                        raise ValueError("truncated copy")
+                    n |= delta[p] << (8 * i)
+                    p += 1
+            n = n or 0x10000
+            if off + n > len(base) or len(out) + n > want:
+                raise ValueError("copy out of bounds")
+            t = len(out)
+            out += base[off : off + n]
+            if runs and runs[-1][1] == t and runs[-1][2] + (t - runs[-1][0]) == off:
+                runs[-1] = (runs[-1][0], t + n, runs[-1][2])
+            else:
+                runs.append((t, t + n, off))
+        elif op:
+            if p + op > len(delta) or len(out) + op > want:
+                raise ValueError("insert out of bounds")
+            out += delta[p : p + op]
+            p += op
+        else:
+            raise ValueError("reserved")
+    if len(out) != want:
+        raise ValueError("short")
+    return bytes(out), runs
+
+
+def runs_of(copies: bytes) -> list[tuple[int, int, int]]:
+    a = array("q", copies)
+    return [(a[i], a[i + 1], a[i + 2]) for i in range(0, len(a), 3)]
+
+
+@st.composite
+def base_and_ops(draw: st.DrawFn, base: st.SearchStrategy[bytes] | None = None) -> tuple[bytes, list[Op]]:
+    data = draw(base if base is not None else st.binary(min_size=1, max_size=3000))
+    ops: list[Op] = []
+    for _ in range(draw(st.integers(0, 12))):
+        if draw(st.booleans()):
+            off = draw(st.integers(0, len(data) - 1))
+            ops.append(("copy", off, draw(st.integers(1, len(data) - off))))
+        else:
+            ops.append(("insert", draw(st.binary(min_size=1, max_size=300))))
+    return data, ops
+
+
+# ---- the C module -----------------------------------------------------------------------------
+
+@settings(max_examples=300, deadline=None)
+@given(base_and_ops())
+def test_apply_rebuilds_the_target_and_names_every_copied_byte(case: tuple[bytes, list[Op]]) -> None:
+    base, ops = case
+    delta, target = encode_delta(base, ops)
+    got, copies = _packdelta.apply(base, delta)
+    assert got == target
+    want_target, want_runs = reference_apply(base, delta)
+    assert want_target == target
+    assert runs_of(copies) == want_runs
+    for t0, t1, b0 in runs_of(copies):
+        assert got[t0:t1] == base[b0 : b0 + t1 - t0]
+
+
+def test_a_64k_copy_is_written_without_size_bytes() -> None:
+    base = bytes(random.Random(1).randrange(256) for _ in range(0x10000 + 10))
+    delta, target = encode_delta(base, [("copy", 5, 0x10000)])
+    assert delta[2] == 0x81 and len(delta) == 2 + 2 + 1 + 1 or _packdelta.apply(base, delta)[0] == target
+    assert _packdelta.apply(base, delta)[0] == target
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.binary(max_size=64), st.binary(max_size=80))
+def test_malformed_deltas_are_refused_like_the_reference(base: bytes, delta: bytes) -> None:
+    try:
+        want: tuple[bytes, list[tuple[int, int, int]]] | None = reference_apply(base, delta)
+    except ValueError:
+        want = None
+    if want is None:
+        with pytest.raises(ValueError, match="malformed git delta"):
+            _packdelta.apply(base, delta)
+    else:
+        got, copies = _packdelta.apply(base, delta)
+        assert (got, runs_of(copies)) == want
+
+
+@settings(max_examples=300, deadline=None)
+@given(base_and_ops(), st.integers(0, 40), st.integers(0, 4), st.data())
+def test_fresh_and_carry_match_a_brute_force(case, before: int, after: int, data) -> None:  # type: ignore[no-untyped-def]
+    base, ops = case
+    delta, target = encode_delta(base, ops)
+    _, copies = _packdelta.apply(base, delta)
+    runs = runs_of(copies)
+    n = len(target)
+
+    def safe(p: int) -> bool:
+        return any(t0 + before <= p <= t1 - after for t0, t1, _ in runs)
+
+    quads = array("q", _packdelta.fresh(copies, n, before, after))
+    covered: set[int] = set()
+    for i in range(0, len(quads), 4):
+        start, end, lo, hi = quads[i : i + 4]
+        assert lo <= hi and start == max(0, lo - before) and end == min(n, hi + after)
+        covered.update(range(lo, hi + 1))
+    assert covered == {p for p in range(n + 1) if not safe(p)}
+
+    scale = 64
+    hits = sorted(data.draw(st.lists(st.tuples(st.integers(0, len(base)), st.integers(0, 63)), max_size=40)))
+    packed = array("q", [q * scale + i for q, i in hits]).tobytes()
+    carried = list(array("q", _packdelta.carry(packed, copies, before, after, scale)))
+    want = [
+        (q - b0 + t0) * scale + i
+        for t0, t1, b0 in runs
+        for q, i in hits
+        if b0 + before <= q <= b0 + (t1 - t0) - after
+    ]
+    assert carried == want
+
+
+# ---- hits from a delta base equal a whole scan ------------------------------------------------
+
+def _prefilter():  # type: ignore[no-untyped-def]
+    from nhiscan.engine.prefilter import HyperscanPrefilter
+
+    return HyperscanPrefilter(RULES.rules, digest=RULES.digest, cache_dir=None)
+
+
+_PF = None
+
+
+def prefilter():  # type: ignore[no-untyped-def]
+    global _PF
+    if _PF is None:
+        _PF = _prefilter()
+    return _PF
+
+
+_EXAMPLES = [e.encode() for r in RULES.rules if not r.multiline for e in r.examples][:400]
+_FILLER = [
+    b"def handler(event, context):", b"    return None", b"", b"# token rotation notes",
+    b"password = ", b"api_key: ", b'"auth": ', b"kind: Secret", b"Authorization: Basic ",
+    b"https://user:", b"@example.test/", b"export GITHUB_TOKEN=", b"}", b"\tkey = value",
+]
+text_lines = st.lists(
+    st.one_of(st.sampled_from(_EXAMPLES), st.sampled_from(_FILLER), st.binary(max_size=40)),
+    min_size=1, max_size=40,
+).map(lambda lines: b"\n".join(lines) + b"\n")
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(base_and_ops(text_lines), st.lists(st.sampled_from(_EXAMPLES + _FILLER), max_size=6))
+def test_hits_worked_out_from_the_delta_base_equal_a_whole_scan(case, extra: list[bytes]) -> None:  # type: ignore[no-untyped-def]
+    base, ops = case
+    # Inserts are often whole credentials or credential words cut anywhere by the copies.
+    ops = ops + [("insert", e) for e in extra]
+    random.Random(len(base)).shuffle(ops)
+    delta, target = encode_delta(base, ops)
+    pf = prefilter()
+    base_hits, base_packed = pf.delta_hits(base, None, None)
+    assert base_hits == pf.hits(base)
+    got, copies = _packdelta.apply(base, delta)
+    assert got == target
+    from_delta, packed = pf.delta_hits(target, base_packed, copies)
+    whole, whole_packed = pf.delta_hits(target, None, None)
+    assert from_delta == whole
+    assert packed == whole_packed  # so the next version down the chain gets the same
+
+
+def _edge_prefilter():  # type: ignore[no-untyped-def]
+    """Rules whose matches sit right at the margins: word boundaries, ^ and $ (of the blob and
+    of a line), and one pattern as wide as the database's widest, over a small alphabet where
+    they match all the time."""
+    import dataclasses
+
+    from nhiscan.engine.prefilter import HyperscanPrefilter
+
+    template = RULES.rules[0]
+    patterns = [
+        r"\bab[0-9]{3}\b", r"xy[a-z]{2}$", r"^qq", r"(?m)^mm[0-9]", r"(?m)k[0-9]{2}$",
+        r"\bk[0-9]{5,30}z",  # the widest: 32 bytes
+    ]
+    rules = tuple(
+        dataclasses.replace(template, id=f"edge-{i}", regex=p, keywords=("k",), multiline=False)
+        for i, p in enumerate(patterns)
+    )
+    pf = HyperscanPrefilter(rules, digest=f"edge-{len(rules)}", cache_dir=None)
+    assert pf.width == 32
+    return pf
+
+
+_EDGE = None
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(base_and_ops(st.text(alphabet="abxyqmkz0123456789 \n-", min_size=1, max_size=400).map(str.encode)))
+def test_hits_from_the_delta_base_are_exact_at_the_margins(case) -> None:  # type: ignore[no-untyped-def]
+    global _EDGE
+    if _EDGE is None:
+        _EDGE = _edge_prefilter()
+    base, ops = case
+    delta, target = encode_delta(base, ops)
+    _, base_packed = _EDGE.delta_hits(base, None, None)
+    _, copies = _packdelta.apply(base, delta)
+    assert _EDGE.delta_hits(target, base_packed, copies) == _EDGE.delta_hits(target, None, None)
+
+
+_FILL = b"- - - - - - - - - - -\n" * 10
+
+
+@pytest.mark.parametrize(
+    ("base", "ops"),
+    [
+        # \b after the match: the byte after it changes ("ab123c" becomes "ab123!").
+        (_FILL + b" ab123c" + _FILL, [("copy", 0, len(_FILL) + 6), ("insert", b"!"), ("copy", len(_FILL) + 7, len(_FILL))]),
+        # $ before the blob's last newline: more text follows in the new version.
+        (_FILL + b"xyab\n", [("copy", 0, len(_FILL) + 5), ("insert", b"more\n")]),
+        # \b one byte before a match as wide as the widest pattern.
+        (b"ak" + b"1" * 30 + b"z" + _FILL, [("insert", b" "), ("copy", 1, 32 + len(_FILL))]),
+        # ^ of the blob: what was its first line is now its second.
+        (b"qq\n" + _FILL, [("insert", b"\n"), ("copy", 0, 3 + len(_FILL))]),
+    ],
+    ids=["word-boundary-after", "end-of-blob", "word-boundary-before-widest", "start-of-blob"],
+)
+def test_hits_at_the_exact_margins(base: bytes, ops: list[Op]) -> None:
+    global _EDGE
+    if _EDGE is None:
+        _EDGE = _edge_prefilter()
+    delta, target = encode_delta(base, ops)
+    _, base_packed = _EDGE.delta_hits(base, None, None)
+    _, copies = _packdelta.apply(base, delta)
+    whole, _ = _EDGE.delta_hits(target, None, None)
+    assert _EDGE.delta_hits(target, base_packed, copies)[0] == whole
+    assert whole != _EDGE.delta_hits(base, None, None)[0]  # the edit changed the hits
+
+
+# ---- the object store against git -------------------------------------------------------------
+
+def _history(repo: GitRepo, versions: int = 6) -> list[str]:
+    """Several versions of a few files (secrets in some), committed one by one."""
+    rng = random.Random(7)
+    lines = [f"line {i}: " + "x" * rng.randrange(40) for i in range(400)]
+    tokens = []
+    for v in range(versions):
+        for _ in range(5):
+            lines.insert(rng.randrange(len(lines)), f"edit {v} {rng.random()}")
+        token = github_token()
+        tokens.append(token)
+        lines[rng.randrange(len(lines))] = f'GITHUB_TOKEN = "{token}"'
+        repo.write("app/settings.py", "\n".join(lines) + "\n")
+        repo.write("notes.md", f"version {v}\n" + "text\n" * (50 + v))
+        repo.write("empty.txt", "")
+        repo.write("bin.dat", bytes(range(256)) * (4 + v))
+        repo.commit(f"v{v}")
+    return tokens
+
+
+def _assert_store_matches_git(path: Path, *, all_from_packs: bool = True) -> ObjectStore:
+    info = open_repo(path)
+    blobs = list_blobs(info).blobs
+    oids = [o for o, _ in blobs]
+    store = open_store(info.root, len(oids[0]) // 2)
+    assert store is not None
+    from_git = dict(stream_blobs(info.root, oids))
+    missing = 0
+    for oid in oids:
+        blob = store.blob(oid)
+        if blob is None:
+            missing += 1
+            continue
+        assert blob.data == from_git[oid], oid
+    if all_from_packs:
+        assert missing == 0
+    return store
+
+
+def _packed_with_deltas(path: Path) -> int:
+    """How many objects of the repository's packs are deltas (verify-pack)."""
+    count = 0
+    for idx in (path / ".git" / "objects" / "pack").glob("*.idx"):
+        out = GitRepo(path, init=False).git("verify-pack", "-v", str(idx))
+        count += sum(1 for line in out.splitlines() if len(line.split()) >= 7 and line.split()[1] == "blob")
+    return count
+
+
+@pytest.mark.parametrize(
+    "shape",
+    ["loose", "gc", "deep-chains", "ref-deltas", "several-packs", "large-offsets"],
+)
+def test_the_object_store_hands_over_what_git_does(tmp_path: Path, shape: str) -> None:
+    repo = GitRepo(tmp_path / "r")
+    _history(repo)
+    if shape == "gc":
+        repo.git("gc", "-q")
+    elif shape == "deep-chains":
+        repo.git("repack", "-adfq", "--depth=250", "--window=250")
+    elif shape == "ref-deltas":
+        repo.git("-c", "repack.useDeltaBaseOffset=false", "repack", "-adfq")
+    elif shape == "several-packs":
+        repo.git("repack", "-dq")
+        _history(repo, 3)
+        repo.git("repack", "-dq")
+        assert len(list((repo.path / ".git/objects/pack").glob("*.pack"))) >= 2
+    elif shape == "large-offsets":
+        repo.git("repack", "-adq")
+        (pack,) = (repo.path / ".git/objects/pack").glob("*.pack")
+        pack.with_suffix(".idx").unlink()
+        repo.git("index-pack", "--index-version=2,16", str(pack))  # 64-bit offsets past 16 bytes
+    if shape != "loose":
+        assert _packed_with_deltas(repo.path) > 0
+    _assert_store_matches_git(repo.path)
+
+
+def test_alternates_worktrees_and_sha256(tmp_path: Path) -> None:
+    src = GitRepo(tmp_path / "src")
+    _history(src)
+    src.git("gc", "-q")
+    # A clone borrowing the source's objects (objects/info/alternates), with commits of its own.
+    GitRepo(tmp_path, init=False).git("clone", "-q", "--shared", str(src.path), str(tmp_path / "shared"))
+    shared = GitRepo(tmp_path / "shared", init=False)
+    shared.git("config", "user.name", "A")
+    shared.git("config", "user.email", "a@example.test")
+    shared.write("more.txt", "more\n")
+    shared.commit("more")
+    _assert_store_matches_git(shared.path)
+    # A linked work tree: its objects live in the main repository's directory.
+    src.git("worktree", "add", "-q", str(tmp_path / "wt"))
+    _assert_store_matches_git(tmp_path / "wt")
+    # SHA-256 object names.
+    sha = GitRepo(tmp_path / "sha", init=False)
+    (tmp_path / "sha").mkdir()
+    sha.git("init", "-q", "--object-format=sha256", "-b", "main")
+    sha.git("config", "user.name", "A")
+    sha.git("config", "user.email", "a@example.test")
+    _history(sha, 3)
+    sha.git("gc", "-q")
+    assert len(list_blobs(open_repo(sha.path)).blobs[0][0]) == 64
+    _assert_store_matches_git(sha.path)
+
+
+def test_what_the_reader_does_not_know_is_left_to_git(tmp_path: Path) -> None:
+    repo = GitRepo(tmp_path / "r")
+    _history(repo)
+    repo.git("repack", "-adq")
+    (pack,) = (repo.path / ".git/objects/pack").glob("*.pack")
+    pack.with_suffix(".idx").unlink()
+    repo.git("index-pack", "--index-version=1", str(pack))  # a version-1 index: not read here
+    store = _assert_store_matches_git(repo.path, all_from_packs=False)
+    assert store.unusable_packs == 1
+    assert all(store.blob(o) is None for o, _ in list_blobs(open_repo(repo.path)).blobs)
+
+
+def test_damaged_pack_data_goes_to_git_and_is_reported_like_before(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = GitRepo(tmp_path / "r")
+    _history(repo)
+    repo.git("repack", "-adq")
+    (pack,) = (repo.path / ".git/objects/pack").glob("*.pack")
+    out = repo.git("verify-pack", "-v", str(pack.with_suffix(".idx")))
+    # Garble the compressed data of the largest blob (and so every delta built on it).
+    rows = [line.split() for line in out.splitlines() if len(line.split()) >= 5 and line.split()[1] == "blob"]
+    oid, _, size, disk, offset = max(rows, key=lambda r: int(r[2]))[:5]
+    raw = bytearray(pack.read_bytes())
+    start = int(offset) + int(disk) // 2
+    raw[start : start + 16] = b"\xde\xad\xbe\xef" * 4
+    pack.chmod(0o644)
+    pack.write_bytes(bytes(raw))
+
+    reports = {}
+    for read_packs in ("1", "0"):
+        monkeypatch.setenv("NHISCAN_READ_PACKS", read_packs)
+        code, stdout, stderr = run_cli(["git", "--format", "json", str(repo.path)], capsys)
+        reports[read_packs] = (code, _stable(stdout), stderr.count("cannot read this object"))
+    assert reports["1"] == reports["0"]
+    assert reports["1"][0] == 2 and reports["1"][2] >= 1
+
+
+def _stable(report_json: str) -> object:
+    import json
+
+    report = json.loads(report_json)
+    report["stats"].pop("seconds", None)
+    return report
+
+
+def test_a_sweep_gives_the_same_report_from_packs_and_from_git(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import nhiscan.engine.prefilter as prefilter
+
+    repo = GitRepo(tmp_path / "r")
+    tokens = _history(repo, 8)
+    repo.git("gc", "-q")
+    with_base = []
+    real = prefilter.HyperscanPrefilter.delta_hits
+
+    def spy(self, data, base_hits, copies):  # type: ignore[no-untyped-def]
+        with_base.append(base_hits is not None)
+        return real(self, data, base_hits, copies)
+
+    monkeypatch.setattr(prefilter.HyperscanPrefilter, "delta_hits", spy)
+    reports = {}
+    for read_packs in ("1", "0"):
+        monkeypatch.setenv("NHISCAN_READ_PACKS", read_packs)
+        code, stdout, _ = run_cli(["git", "--jobs", "1", "--format", "json", str(repo.path)], capsys)
+        assert code == 1
+        reports[read_packs] = _stable(stdout)
+    assert reports["1"] == reports["0"]
+    assert any(with_base), "no blob was scanned from its delta base"
+    found = {f["secret_sha256"] for f in reports["1"]["findings"]}  # type: ignore[index]
+    import hashlib
+
+    assert {hashlib.sha256(t.encode()).hexdigest() for t in tokens} <= found
+    for t in tokens:
+        assert t not in str(reports["1"])
+
+
+def test_without_the_c_module_every_blob_comes_from_git(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import nhiscan.sources.pack as pack
+
+    repo = GitRepo(tmp_path / "r")
+    _history(repo, 2)
+    monkeypatch.setattr(pack, "_delta_module", lambda: None)
+    assert open_store(repo.path, 20) is None
+    monkeypatch.undo()
+    monkeypatch.setenv("NHISCAN_READ_PACKS", "0")
+    assert open_store(repo.path, 20) is None
