@@ -33,9 +33,11 @@ class PackDeltaHook(BuildHookInterface):  # type: ignore[misc]
             return
         name = f"_packdelta{suffix}"
         root = Path(self.root)
-        if version == "editable":
-            out = root / "nhiscan" / name  # imported from the source tree (ignored by git)
-        else:
+        # Built into the source tree (ignored by git) as well as into the wheel: an editable
+        # install imports it from there, and so does a test run from a checkout (the
+        # checkout's nhiscan/ comes first on sys.path, before the installed copy).
+        out = root / "nhiscan" / name
+        if not os.access(out.parent, os.W_OK):
             out = Path(tempfile.mkdtemp(prefix="nhiscan-build-")) / name
         include = sysconfig.get_paths()["include"]
         command = [

@@ -10,7 +10,8 @@ commit, as in a real history. Then, side by side on that repository:
   tool that reads every blob (``--unordered``, pack order, is shown too);
 * ``git log -p -U0 --all``: producing every commit's patch, the floor for tools that scan
   added lines (gitleaks, betterleaks);
-* ``nhiscan git`` (all cores and ``--jobs 1``);
+* ``nhiscan git`` (all cores and ``--jobs 1``; and with ``NHISCAN_READ_PACKS=0``, every blob
+  read through ``git cat-file`` instead of from the pack files);
 * with ``--edits N``, a ``dev`` branch of N more commits on top of the last release, each
   appending a line to a few files (and, every 500 commits, a fake generated token), for a
   history with many small commits as real projects have;
@@ -199,6 +200,10 @@ def main() -> int:
     results = [
         best_of(args.repeat, "nhiscan git", [nh, "git", "-q", "--format", "json", str(repo)], env=env),
         best_of(args.repeat, "nhiscan git --jobs 1", [nh, "git", "-q", "--format", "json", "--jobs", "1", str(repo)], env=env),
+        best_of(
+            args.repeat, "nhiscan git, via cat-file",  # NHISCAN_READ_PACKS=0: no pack reader
+            [nh, "git", "-q", "--format", "json", str(repo)], env=dict(env, NHISCAN_READ_PACKS="0"),
+        ),
         shell("git cat-file --batch", f"git -C {q} cat-file --batch-all-objects --batch >/dev/null", args.repeat),
         shell("  ... --unordered", f"git -C {q} cat-file --batch-all-objects --unordered --batch >/dev/null", args.repeat),
         shell("git log -p -U0 --all", f"git -C {q} log -p -U0 --all --no-ext-diff --no-textconv >/dev/null", args.repeat),

@@ -52,3 +52,17 @@ def test_package_is_strictly_typed() -> None:
         pytest.skip("mypy is not installed (it comes with the test extra)")
     out, err, status = api.run(["--config-file", str(ROOT / "pyproject.toml"), str(ROOT / "nhiscan")])
     assert status == 0, out[-4000:] + err[-1000:]
+
+
+def test_the_delta_module_is_built_where_a_compiler_is() -> None:
+    """hatch_build.py compiles nhiscan/_packdelta.c at install; only without a C toolchain may
+    it be missing (history sweeps then read every blob through git cat-file)."""
+    import shlex
+    import sysconfig
+
+    ldshared = sysconfig.get_config_var("LDSHARED")
+    if not ldshared or shutil.which(shlex.split(ldshared)[0]) is None:
+        pytest.skip("no C compiler here: the module is optional")
+    from nhiscan import _packdelta  # type: ignore[attr-defined]
+
+    assert callable(_packdelta.apply)
