@@ -37,11 +37,19 @@ class PackDeltaHook(BuildHookInterface):  # type: ignore[misc]
         # install imports it from there, and so does a test run from a checkout (the
         # checkout's nhiscan/ comes first on sys.path, before the installed copy).
         out = root / "nhiscan" / name
+        self._tmp: str | None = None
         if not os.access(out.parent, os.W_OK):
-            out = Path(tempfile.mkdtemp(prefix="nhiscan-build-")) / name
+            self._tmp = tempfile.mkdtemp(prefix="nhiscan-build-")
+            out = Path(self._tmp) / name
         include = sysconfig.get_paths()["include"]
+        # $CC (with -shared) where set, as setuptools honours it; else the linker command
+        # Python was built with. $CFLAGS and $LDFLAGS are passed on.
+        cc = os.environ.get("CC")
+        linker = [*shlex.split(cc), "-shared"] if cc else shlex.split(ldshared)
         command = [
-            *shlex.split(ldshared),
+            *linker,
+            *shlex.split(os.environ.get("CFLAGS", "")),
+            *shlex.split(os.environ.get("LDFLAGS", "")),
             "-O2",
             "-fPIC",
             f"-I{include}",
@@ -62,3 +70,10 @@ class PackDeltaHook(BuildHookInterface):  # type: ignore[misc]
         build_data["infer_tag"] = True
         if version != "editable":
             build_data["force_include"][str(out)] = f"nhiscan/{name}"
+
+    def finalize(self, version: str, build_data: dict[str, Any], artifact_path: str) -> None:
+        tmp = getattr(self, "_tmp", None)
+        if tmp:
+            import shutil
+
+            shutil.rmtree(tmp, ignore_errors=True)

@@ -7,11 +7,12 @@
  * the data (zlib is C), but walking millions of instructions one by one in Python costs more
  * than git's own `cat-file` does. This module does only that walk:
  *
- *   apply(base, delta) -> (target, copies)
+ *   apply(base, delta, limit) -> (target, copies)
  *       the object the delta describes, and where its bytes came from: ``copies`` is a bytes
  *       object of native int64 triples (target_start, target_end, base_start), one per run of
  *       bytes copied from the base (adjacent copy instructions that continue each other in
  *       both objects are merged). Every byte outside those runs was inserted by the delta.
+ *       A target larger than ``limit`` bytes is refused before anything is allocated.
  *
  *   fresh(copies, size, before, after) -> bytes
  *       where a scan must look again: native int64 quadruples (start, end, lo, hi), one per
@@ -28,7 +29,8 @@
  *       binary search of ``oid`` among the sorted object names of a pack index, entries
  *       lo..hi-1 (the index's fan-out table gives the range).
  *
- * A malformed delta raises ValueError; nothing is read or written outside the buffers.
+ * A malformed delta, or arguments these functions were not meant to get, raise ValueError;
+ * nothing is read or written outside the buffers.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -87,15 +89,15 @@ static PyObject *bad(const char *what)
 }
 
 static PyObject *apply_delta(const unsigned char *base, Py_ssize_t base_len,
-                             const unsigned char *p, const unsigned char *end)
+                             const unsigned char *p, const unsigned char *end, Py_ssize_t limit)
 {
     uint64_t want_base, target_len;
     if (read_size(&p, end, &want_base) < 0 || read_size(&p, end, &target_len) < 0)
         return bad("truncated header");
     if (want_base != (uint64_t)base_len)
         return bad("base size differs");
-    if (target_len > (uint64_t)PY_SSIZE_T_MAX)
-        return bad("target too large");
+    if (limit < 0 || target_len > (uint64_t)limit)
+        return bad("target larger than the limit");
     PyObject *target = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)target_len);
     if (!target)
         return NULL;
@@ -163,14 +165,43 @@ fail_raised:
 static PyObject *apply(PyObject *self, PyObject *args)
 {
     Py_buffer base, delta;
+    Py_ssize_t limit;
     (void)self;
-    if (!PyArg_ParseTuple(args, "y*y*:apply", &base, &delta))
+    if (!PyArg_ParseTuple(args, "y*y*n:apply", &base, &delta, &limit))
         return NULL;
     const unsigned char *p = (const unsigned char *)delta.buf;
-    PyObject *result = apply_delta((const unsigned char *)base.buf, base.len, p, p + delta.len);
+    PyObject *result = apply_delta((const unsigned char *)base.buf, base.len, p, p + delta.len, limit);
     PyBuffer_Release(&base);
     PyBuffer_Release(&delta);
     return result;
+}
+
+/* Offsets up to 2^40 and scales up to 2^20 keep every product below 2^62. */
+#define MAX_OFFSET ((int64_t)1 << 40)
+#define MAX_SCALE ((Py_ssize_t)1 << 20)
+
+/* Runs as apply() makes them: int64 triples, in order, inside [0, size] and [0, MAX_OFFSET). */
+static int check_runs(const Py_buffer *copies, int64_t size)
+{
+    if (copies->len % (Py_ssize_t)(3 * sizeof(int64_t)) != 0 ||
+        ((uintptr_t)copies->buf % sizeof(int64_t)) != 0)
+        return -1;
+    const int64_t *r = (const int64_t *)copies->buf;
+    Py_ssize_t n = copies->len / (Py_ssize_t)(3 * sizeof(int64_t));
+    int64_t last = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        int64_t t0 = r[3 * i], t1 = r[3 * i + 1], b0 = r[3 * i + 2];
+        if (t0 < last || t1 < t0 || t1 > size || b0 < 0 || b0 >= MAX_OFFSET)
+            return -1;
+        last = t1;
+    }
+    return 0;
+}
+
+static PyObject *bad_args(const char *what)
+{
+    PyErr_Format(PyExc_ValueError, "%s: arguments out of range", what);
+    return NULL;
 }
 
 /* Safe match ends of one run: [t0 + before, t1 - after]; empty when the run is short. */
@@ -181,6 +212,11 @@ static PyObject *fresh(PyObject *self, PyObject *args)
     (void)self;
     if (!PyArg_ParseTuple(args, "y*nnn:fresh", &copies, &size, &before, &after))
         return NULL;
+    if (size < 0 || size >= MAX_OFFSET || before < 0 || after < 0 || before >= MAX_OFFSET ||
+        after >= MAX_OFFSET || check_runs(&copies, size) < 0) {
+        PyBuffer_Release(&copies);
+        return bad_args("fresh");
+    }
     const int64_t *r = (const int64_t *)copies.buf;
     Py_ssize_t nruns = copies.len / (Py_ssize_t)(3 * sizeof(int64_t));
     runs_t out = {NULL, 0, 0};
@@ -259,9 +295,17 @@ static PyObject *carry(PyObject *self, PyObject *args)
     PyObject *result = NULL;
     int64_t *out = NULL;
     Py_ssize_t len = 0, cap = 0;
-    if (scale <= 0) {
-        PyErr_SetString(PyExc_ValueError, "carry: scale must be positive");
+    if (scale <= 0 || scale > MAX_SCALE || before < 0 || after < 0 || before >= MAX_OFFSET ||
+        after >= MAX_OFFSET || hits.len % (Py_ssize_t)sizeof(int64_t) != 0 ||
+        ((uintptr_t)hits.buf % sizeof(int64_t)) != 0 || check_runs(&copies, MAX_OFFSET) < 0) {
+        bad_args("carry");
         goto done;
+    }
+    for (Py_ssize_t i = 0; i < nh; i++) {
+        if (h[i] < 0 || h[i] >= MAX_OFFSET * (int64_t)scale || (i && h[i] < h[i - 1])) {
+            bad_args("carry");
+            goto done;
+        }
     }
     for (Py_ssize_t i = 0; i < nruns && nh; i++) {
         int64_t t0 = r[3 * i], t1 = r[3 * i + 1], b0 = r[3 * i + 2];
@@ -325,8 +369,8 @@ static PyObject *find(PyObject *self, PyObject *args)
 
 static PyMethodDef methods[] = {
     {"apply", apply, METH_VARARGS,
-     "apply(base, delta) -> (target, copies): apply a git delta; copies are int64 triples "
-     "(target_start, target_end, base_start)."},
+     "apply(base, delta, limit) -> (target, copies): apply a git delta (its target at most "
+     "limit bytes); copies are int64 triples (target_start, target_end, base_start)."},
     {"fresh", fresh, METH_VARARGS,
      "fresh(copies, size, before, after) -> int64 quadruples (start, end, lo, hi) to rescan."},
     {"carry", carry, METH_VARARGS,

@@ -95,10 +95,11 @@ def scan_blobs(
     """Scan ``chunk`` (object id, size): read from the pack files by :mod:`nhiscan.sources.pack`
     where it can, the rest through one ``git cat-file`` stream.
 
-    Either way, one contiguous run of the pack order per process matters: the reader keeps
-    the delta bases it has just rebuilt, as git does, and one stream per contiguous run of the pack-ordered listing matters: git keeps the bases of
-    delta chains it has just unpacked, and a fresh process starts cold (8 MB pieces, each
-    with its own process, cost git 25-65% more CPU than one stream; see benchmarks/README.md).
+    Either way, one contiguous run of the pack order per process matters: the reader, like
+    git, keeps the delta bases it has just rebuilt, and a fresh reader starts cold (8 MB
+    pieces, each with its own ``cat-file``, cost git 25-65% more CPU than one stream; see
+    benchmarks/README.md). A blob whose bytes from the packs are not the size git listed for
+    it is read through git too.
     ``progress`` is called with the bytes of each blob before it is scanned; it may raise
     :class:`StopScan` to end the run early.
     """
@@ -134,7 +135,7 @@ def scan_blobs(
             hits = _DeltaHits(scanner)
             for oid, size in chunk:
                 blob = store.blob(oid)
-                if blob is None:
+                if blob is None or len(blob.data) != size:
                     from_git.append((oid, size))
                     continue
                 if progress is not None:
@@ -157,10 +158,11 @@ def scan_blobs(
 
 
 class _DeltaHits:
-    """The prefilter's hits of each pack object scanned so far (packed, a few bytes per hit),
-    so that a delta against it scans only what the delta changed."""
+    """The prefilter's hits of each pack object scanned so far (packed, 8 bytes per hit), so
+    that a delta against it scans only what the delta changed. The most recent ones are kept,
+    up to ``_KEEP_BYTES``."""
 
-    _KEEP = 4096
+    _KEEP_BYTES = 32 * 1024 * 1024
 
     def __init__(self, scanner: Scanner) -> None:
         prefilter = scanner.prefilter
@@ -168,6 +170,7 @@ class _DeltaHits:
             prefilter if isinstance(prefilter, HyperscanPrefilter) and prefilter.delta_aware else None
         )
         self._memo: OrderedDict[tuple[int, int], bytes] = OrderedDict()
+        self._bytes = 0
 
     def bind(self, blob: Blob) -> Callable[[bytes], Hits] | None:
         """What scan_bytes calls with the blob's text (when it is the blob's bytes as they are)."""
@@ -178,11 +181,15 @@ class _DeltaHits:
 
         def hits_for(text: bytes) -> Hits:
             base = memo.get(blob.base) if blob.base is not None else None
+            if base is not None:
+                memo.move_to_end(blob.base)  # type: ignore[arg-type]
             hits, packed = prefilter.delta_hits(text, base, blob.copies if base is not None else None)
             assert blob.key is not None
-            memo[blob.key] = packed
-            if len(memo) > self._KEEP:
-                memo.popitem(last=False)
+            if len(packed) <= self._KEEP_BYTES // 4 and blob.key not in memo:
+                memo[blob.key] = packed
+                self._bytes += len(packed)
+                while self._bytes > self._KEEP_BYTES:
+                    self._bytes -= len(memo.popitem(last=False)[1])
             return hits
 
         return hits_for

@@ -25,7 +25,6 @@ from nhiscan.sources.git import list_blobs, open_repo, stream_blobs
 from nhiscan.sources.pack import ObjectStore, open_store
 from tests.gitrepo import GitRepo, github_token, run_cli
 
-hyperscan = pytest.importorskip("hyperscan")
 # Built by hatch_build.py at install wherever a C compiler is found (tests/test_project.py
 # fails if one is found and the module is missing).
 _packdelta = pytest.importorskip("nhiscan._packdelta", reason="nhiscan/_packdelta.c was not compiled")
@@ -150,6 +149,9 @@ def reference_apply(base: bytes, delta: bytes) -> tuple[bytes, list[tuple[int, i
     return bytes(out), runs
 
 
+LIMIT = 1 << 30
+
+
 def runs_of(copies: bytes) -> list[tuple[int, int, int]]:
     a = array("q", copies)
     return [(a[i], a[i + 1], a[i + 2]) for i in range(0, len(a), 3)]
@@ -175,7 +177,7 @@ def base_and_ops(draw: st.DrawFn, base: st.SearchStrategy[bytes] | None = None) 
 def test_apply_rebuilds_the_target_and_names_every_copied_byte(case: tuple[bytes, list[Op]]) -> None:
     base, ops = case
     delta, target = encode_delta(base, ops)
-    got, copies = _packdelta.apply(base, delta)
+    got, copies = _packdelta.apply(base, delta, LIMIT)
     assert got == target
     want_target, want_runs = reference_apply(base, delta)
     assert want_target == target
@@ -187,8 +189,38 @@ def test_apply_rebuilds_the_target_and_names_every_copied_byte(case: tuple[bytes
 def test_a_64k_copy_is_written_without_size_bytes() -> None:
     base = bytes(random.Random(1).randrange(256) for _ in range(0x10000 + 10))
     delta, target = encode_delta(base, [("copy", 5, 0x10000)])
-    assert delta[2] == 0x81 and len(delta) == 2 + 2 + 1 + 1 or _packdelta.apply(base, delta)[0] == target
-    assert _packdelta.apply(base, delta)[0] == target
+    assert delta[6:] == b"\x81\x05"  # after the two 3-byte sizes: copy, offset byte 5, no size
+    assert _packdelta.apply(base, delta, LIMIT)[0] == target
+
+
+def test_a_target_over_the_limit_is_refused_before_it_is_built() -> None:
+    base = b"x" * 100
+    delta, target = encode_delta(base, [("copy", 0, 100), ("insert", b"y" * 50)])
+    assert _packdelta.apply(base, delta, 150)[0] == target
+    with pytest.raises(ValueError, match="larger than the limit"):
+        _packdelta.apply(base, delta, 149)
+    # A header claiming 2**62 bytes: no attempt to allocate them.
+    huge = _varint(100) + _varint(1 << 62) + b"\x91\x00\x64"
+    with pytest.raises(ValueError, match="larger than the limit"):
+        _packdelta.apply(base, huge, LIMIT)
+
+
+@pytest.mark.parametrize(
+    ("call", "args"),
+    [
+        ("fresh", (b"\0" * 23, 10, 1, 1)),  # not whole triples
+        ("fresh", (array("q", [5, 3, 0]).tobytes(), 10, 1, 1)),  # a run ending before it starts
+        ("fresh", (array("q", [0, 20, 0]).tobytes(), 10, 1, 1)),  # past the object
+        ("fresh", (b"", 10, -1, 1)),
+        ("carry", (array("q", [5, 1]).tobytes(), b"", 1, 1, 8)),  # hits out of order
+        ("carry", (b"", b"", 1, 1, 0)),
+        ("carry", (array("q", [-1]).tobytes(), b"", 1, 1, 8)),
+        ("carry", (b"", array("q", [0, 4, 1 << 50]).tobytes(), 1, 1, 8)),
+    ],
+)
+def test_fresh_and_carry_refuse_arguments_apply_cannot_produce(call: str, args: tuple[object, ...]) -> None:
+    with pytest.raises(ValueError, match="out of range"):
+        getattr(_packdelta, call)(*args)
 
 
 @settings(max_examples=400, deadline=None)
@@ -200,9 +232,9 @@ def test_malformed_deltas_are_refused_like_the_reference(base: bytes, delta: byt
         want = None
     if want is None:
         with pytest.raises(ValueError, match="malformed git delta"):
-            _packdelta.apply(base, delta)
+            _packdelta.apply(base, delta, LIMIT)
     else:
-        got, copies = _packdelta.apply(base, delta)
+        got, copies = _packdelta.apply(base, delta, LIMIT)
         assert (got, runs_of(copies)) == want
 
 
@@ -211,7 +243,7 @@ def test_malformed_deltas_are_refused_like_the_reference(base: bytes, delta: byt
 def test_fresh_and_carry_match_a_brute_force(case, before: int, after: int, data) -> None:  # type: ignore[no-untyped-def]
     base, ops = case
     delta, target = encode_delta(base, ops)
-    _, copies = _packdelta.apply(base, delta)
+    _, copies = _packdelta.apply(base, delta, LIMIT)
     runs = runs_of(copies)
     n = len(target)
 
@@ -242,6 +274,7 @@ def test_fresh_and_carry_match_a_brute_force(case, before: int, after: int, data
 # ---- hits from a delta base equal a whole scan ------------------------------------------------
 
 def _prefilter():  # type: ignore[no-untyped-def]
+    pytest.importorskip("hyperscan")
     from nhiscan.engine.prefilter import HyperscanPrefilter
 
     return HyperscanPrefilter(RULES.rules, digest=RULES.digest, cache_dir=None)
@@ -280,7 +313,7 @@ def test_hits_worked_out_from_the_delta_base_equal_a_whole_scan(case, extra: lis
     pf = prefilter()
     base_hits, base_packed = pf.delta_hits(base, None, None)
     assert base_hits == pf.hits(base)
-    got, copies = _packdelta.apply(base, delta)
+    got, copies = _packdelta.apply(base, delta, LIMIT)
     assert got == target
     from_delta, packed = pf.delta_hits(target, base_packed, copies)
     whole, whole_packed = pf.delta_hits(target, None, None)
@@ -294,6 +327,7 @@ def _edge_prefilter():  # type: ignore[no-untyped-def]
     they match all the time."""
     import dataclasses
 
+    pytest.importorskip("hyperscan")
     from nhiscan.engine.prefilter import HyperscanPrefilter
 
     template = RULES.rules[0]
@@ -322,7 +356,7 @@ def test_hits_from_the_delta_base_are_exact_at_the_margins(case) -> None:  # typ
     base, ops = case
     delta, target = encode_delta(base, ops)
     _, base_packed = _EDGE.delta_hits(base, None, None)
-    _, copies = _packdelta.apply(base, delta)
+    _, copies = _packdelta.apply(base, delta, LIMIT)
     assert _EDGE.delta_hits(target, base_packed, copies) == _EDGE.delta_hits(target, None, None)
 
 
@@ -349,7 +383,7 @@ def test_hits_at_the_exact_margins(base: bytes, ops: list[Op]) -> None:
         _EDGE = _edge_prefilter()
     delta, target = encode_delta(base, ops)
     _, base_packed = _EDGE.delta_hits(base, None, None)
-    _, copies = _packdelta.apply(base, delta)
+    _, copies = _packdelta.apply(base, delta, LIMIT)
     whole, _ = _EDGE.delta_hits(target, None, None)
     assert _EDGE.delta_hits(target, base_packed, copies)[0] == whole
     assert whole != _EDGE.delta_hits(base, None, None)[0]  # the edit changed the hits
@@ -516,6 +550,7 @@ def _stable(report_json: str) -> object:
 def test_a_sweep_gives_the_same_report_from_packs_and_from_git(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    pytest.importorskip("hyperscan")
     import nhiscan.engine.prefilter as prefilter
 
     repo = GitRepo(tmp_path / "r")
@@ -555,3 +590,87 @@ def test_without_the_c_module_every_blob_comes_from_git(tmp_path: Path, monkeypa
     monkeypatch.undo()
     monkeypatch.setenv("NHISCAN_READ_PACKS", "0")
     assert open_store(repo.path, 20) is None
+
+
+# ---- what the reader must leave to git ---------------------------------------------------------
+
+def test_an_index_that_does_not_name_its_pack_is_not_used(tmp_path: Path) -> None:
+    """git refuses a pack whose index was made for another pack (the index stores the pack's
+    checksum); reading one would hand over other objects' bytes under these names."""
+    repo = GitRepo(tmp_path / "r")
+    _history(repo, 3)
+    repo.git("repack", "-adq")
+    (idx,) = (repo.path / ".git/objects/pack").glob("*.idx")
+    raw = bytearray(idx.read_bytes())
+    raw[-40] ^= 0xFF  # the pack checksum the index records (before the index's own)
+    idx.chmod(0o644)
+    idx.write_bytes(bytes(raw))
+    store = open_store(repo.path, 20)
+    assert store is not None and store.unusable_packs == 1
+
+
+def test_a_blob_of_another_size_than_listed_is_read_through_git(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import nhiscan.history as history
+    import nhiscan.sources.pack as pack
+    from nhiscan.scan import EngineOptions, build_ruleset, build_scanner
+    from nhiscan.config import Config
+
+    repo = GitRepo(tmp_path / "r")
+    tokens = _history(repo, 2)
+    repo.git("gc", "-q")
+    monkeypatch.setattr(pack.ObjectStore, "blob", lambda self, oid: pack.Blob(b"not these bytes"))
+    ruleset = build_ruleset(Config())
+    scanner = build_scanner(ruleset, EngineOptions(backend="aho-corasick"))
+    blobs = list_blobs(open_repo(repo.path)).blobs
+    result = history.scan_blobs(scanner, str(repo.path), blobs)
+    assert result.scanned + result.binary == len(blobs) and len(result.found) == len(tokens)
+
+
+def test_replace_refs_do_not_hide_a_blob(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``git replace`` makes git hand over another blob's bytes for an object name; the sweep
+    reads what is stored (and pushed), through the packs and through git alike."""
+    repo = GitRepo(tmp_path / "r")
+    token = github_token()
+    repo.write("config.py", f'TOKEN = "{token}"\n')
+    repo.commit("add")
+    secret_blob = repo.git("rev-parse", "HEAD:config.py")
+    harmless = repo.git("hash-object", "-w", "--stdin", input=b"TOKEN = None\n")
+    repo.git("replace", secret_blob, harmless)
+    repo.git("gc", "-q")
+    counts = {}
+    for read_packs in ("1", "0"):
+        monkeypatch.setenv("NHISCAN_READ_PACKS", read_packs)
+        code, stdout, _ = run_cli(["git", "--jobs", "1", "--format", "json", str(repo.path)], capsys)
+        report = _stable(stdout)
+        counts[read_packs] = (code, len(report["findings"]))  # type: ignore[index]
+    assert counts == {"1": (1, 1), "0": (1, 1)}
+
+
+def test_an_alternates_loop_and_a_loose_object_bomb_go_to_git(tmp_path: Path) -> None:
+    import zlib
+
+    repo = GitRepo(tmp_path / "r")
+    repo.write("small.txt", "hello")
+    repo.commit("small")
+    oid = repo.git("rev-parse", "HEAD:small.txt")
+    objects = repo.path / ".git" / "objects"
+    # A symlink loop named as an alternate object directory: git warns and skips it.
+    (tmp_path / "loop").symlink_to(tmp_path / "loop")
+    (objects / "info" / "alternates").write_text(str(tmp_path / "loop") + "\n")
+    # A loose object whose header says 5 bytes and whose stream inflates to 50 MB.
+    target = objects / oid[:2] / oid[2:]
+    target.chmod(0o644)
+    target.write_bytes(zlib.compress(b"blob 5\0hello" + b"x" * 50_000_000, 9))
+    store = open_store(repo.path, 20)
+    assert store is not None
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        assert store.blob(oid) is None
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 1_000_000  # inflated no further than the header's 5 bytes (and a little)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import struct
 from array import array
 from pathlib import Path
@@ -95,7 +96,7 @@ class KeywordPrefilter:
 _FLAGS_EXACT = 0
 _MAX_HS_WIDTH = 700
 # Part of the cache key: change it whenever the way rules become Hyperscan expressions changes.
-_DB_LAYOUT = f"v8-{_MAX_HS_WIDTH}-{len(DECODE_TRIGGER_PATTERNS)}"
+_DB_LAYOUT = f"v9-{_MAX_HS_WIDTH}-{len(DECODE_TRIGGER_PATTERNS)}"
 
 
 def max_width(pattern: str | bytes) -> int:
@@ -110,6 +111,15 @@ def max_width(pattern: str | bytes) -> int:
         return int(sre_parse.parse(pattern).getwidth()[1])
     except Exception:  # regex-only syntax
         return 1 << 30
+
+
+_OPEN_LOWER_BOUND = re.compile(r"(?<!\\)\{,(\d+)\}")
+
+
+def _hs_expression(pattern: str) -> bytes:
+    """A rule's regex as Hyperscan reads it: ``x{,3}`` is ``x{0,3}`` to Python's ``re`` and to
+    ``regex``, but literal text to Hyperscan (PCRE syntax)."""
+    return _OPEN_LOWER_BOUND.sub(r"{0,\1}", pattern).encode()
 
 
 def _escape_literal(text: str) -> bytes:
@@ -184,7 +194,7 @@ class HyperscanPrefilter:
         for idx in exact:
             try:
                 hs.Database().compile(
-                    expressions=[rules[idx].regex.encode()], ids=[0], elements=1, flags=[_FLAGS_EXACT]
+                    expressions=[_hs_expression(rules[idx].regex)], ids=[0], elements=1, flags=[_FLAGS_EXACT]
                 )
             except hs.error:
                 continue
@@ -196,7 +206,7 @@ class HyperscanPrefilter:
         items: list[tuple[bytes, int, int]] = []
         for idx, rule in enumerate(rules):
             if idx in exact:
-                items.append((rule.regex.encode(), _FLAGS_EXACT, idx))
+                items.append((_hs_expression(rule.regex), _FLAGS_EXACT, idx))
             else:
                 items.extend((_escape_literal(kw), hs.HS_FLAG_CASELESS, idx) for kw in rule.keywords)
         items.extend((pattern, 0, kind) for kind, pattern in DECODE_TRIGGER_PATTERNS)

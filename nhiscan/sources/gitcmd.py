@@ -37,6 +37,9 @@ def safe_env() -> dict[str, str]:
         PAGER="cat",
         GIT_EXTERNAL_DIFF="",
         LC_ALL="C",
+        # The objects as stored (and as pushed): a `git replace` ref must not hide a blob
+        # from the scan, nor make git and the pack reader disagree about its bytes.
+        GIT_NO_REPLACE_OBJECTS="1",
     )
     for var in ("GIT_DIR", "GIT_WORK_TREE", "GIT_EXEC_PATH", "GIT_ASKPASS"):
         env.pop(var, None)
