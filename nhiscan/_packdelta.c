@@ -14,12 +14,12 @@
  *       both objects are merged). Every byte outside those runs was inserted by the delta.
  *       A target larger than ``limit`` bytes is refused before anything is allocated.
  *
- *   fresh(copies, size, before, after) -> bytes
- *       where a scan must look again: native int64 quadruples (start, end, lo, hi), one per
- *       stretch of the target not deep inside a copied run. A match ending at an offset p in
- *       [lo, hi] may differ from the base's; scanning target[start:end] finds it with its
- *       ``before`` bytes of lead and ``after`` bytes of trail (start = lo - before and
- *       end = hi + after, clipped to the object).
+ *   fresh(copies, size, before, after, join) -> (windows, ranges)
+ *       where a scan must look again. ``ranges``: native int64 pairs (lo, hi), the stretches
+ *       of match ends not deep inside a copied run; a match ending at p in [lo, hi] may
+ *       differ from the base's. ``windows``: int64 pairs (start, end) of the bytes to scan to
+ *       find those matches with their ``before`` bytes of lead and ``after`` bytes of trail
+ *       (lo - before to hi + after, clipped), merged when less than ``join`` bytes apart.
  *
  *   carry(hits, copies, before, after, scale) -> bytes
  *       the base's match ends (native int64 ``end * scale + id``, sorted) that lie deep enough
@@ -204,23 +204,42 @@ static PyObject *bad_args(const char *what)
     return NULL;
 }
 
-/* Safe match ends of one run: [t0 + before, t1 - after]; empty when the run is short. */
+static int push2(runs_t *out, int64_t a, int64_t b)
+{
+    if (out->len + 2 > out->cap) {
+        Py_ssize_t cap = out->cap ? out->cap * 2 : 64;
+        int64_t *items = PyMem_Realloc(out->items, (size_t)cap * sizeof(int64_t));
+        if (!items)
+            return -1;
+        out->items = items;
+        out->cap = cap;
+    }
+    out->items[out->len++] = a;
+    out->items[out->len++] = b;
+    return 0;
+}
+
+/* Safe match ends of a run: [t0 + before, t1 - after] (empty when the run is short); every
+ * other end in [0, size] is fresh. Each fresh stretch [lo, hi] needs target[lo - before :
+ * hi + after] scanned; those buffers are merged when less than ``join`` bytes apart (one
+ * scan of a few more bytes costs less than one more call). */
 static PyObject *fresh(PyObject *self, PyObject *args)
 {
     Py_buffer copies;
-    Py_ssize_t size, before, after;
+    Py_ssize_t size, before, after, join;
     (void)self;
-    if (!PyArg_ParseTuple(args, "y*nnn:fresh", &copies, &size, &before, &after))
+    if (!PyArg_ParseTuple(args, "y*nnnn:fresh", &copies, &size, &before, &after, &join))
         return NULL;
     if (size < 0 || size >= MAX_OFFSET || before < 0 || after < 0 || before >= MAX_OFFSET ||
-        after >= MAX_OFFSET || check_runs(&copies, size) < 0) {
+        after >= MAX_OFFSET || join < 0 || join >= MAX_OFFSET || check_runs(&copies, size) < 0) {
         PyBuffer_Release(&copies);
         return bad_args("fresh");
     }
     const int64_t *r = (const int64_t *)copies.buf;
     Py_ssize_t nruns = copies.len / (Py_ssize_t)(3 * sizeof(int64_t));
-    runs_t out = {NULL, 0, 0};
+    runs_t windows = {NULL, 0, 0}, ranges = {NULL, 0, 0};
     int64_t next = 0; /* first match end not yet known safe or fresh */
+    int64_t win_start = -1, win_end = -1;
     int failed = 0;
     for (Py_ssize_t i = 0; i <= nruns && !failed; i++) {
         int64_t safe_lo, safe_hi;
@@ -237,34 +256,41 @@ static PyObject *fresh(PyObject *self, PyObject *args)
             int64_t lo = next, hi = safe_lo - 1;
             if (hi > size)
                 hi = size;
-            int64_t start = lo - before < 0 ? 0 : lo - before;
-            int64_t end = hi + after > size ? size : hi + after;
             if (lo <= hi) {
-                /* four values: reuse the triple appender twice would merge; append by hand */
-                if (out.len + 4 > out.cap) {
-                    Py_ssize_t cap = out.cap ? out.cap * 2 : 64;
-                    int64_t *items = PyMem_Realloc(out.items, (size_t)cap * sizeof(int64_t));
-                    if (!items) { failed = 1; break; }
-                    out.items = items;
-                    out.cap = cap;
+                int64_t start = lo - before < 0 ? 0 : lo - before;
+                int64_t end = hi + after > size ? size : hi + after;
+                if (push2(&ranges, lo, hi) < 0) { failed = 1; break; }
+                if (win_start >= 0 && start <= win_end + join) {
+                    if (end > win_end)
+                        win_end = end;
+                } else {
+                    if (win_start >= 0 && push2(&windows, win_start, win_end) < 0) { failed = 1; break; }
+                    win_start = start;
+                    win_end = end;
                 }
-                out.items[out.len++] = start;
-                out.items[out.len++] = end;
-                out.items[out.len++] = lo;
-                out.items[out.len++] = hi;
             }
         }
         if (safe_hi + 1 > next)
             next = safe_hi + 1;
     }
+    if (!failed && win_start >= 0 && push2(&windows, win_start, win_end) < 0)
+        failed = 1;
     PyBuffer_Release(&copies);
+    PyObject *result = NULL;
     if (failed) {
-        PyMem_Free(out.items);
-        return PyErr_NoMemory();
+        PyErr_NoMemory();
+    } else {
+        PyObject *w = PyBytes_FromStringAndSize((const char *)windows.items,
+                                                windows.len * (Py_ssize_t)sizeof(int64_t));
+        PyObject *g = w ? PyBytes_FromStringAndSize((const char *)ranges.items,
+                                                    ranges.len * (Py_ssize_t)sizeof(int64_t)) : NULL;
+        if (w && g)
+            result = PyTuple_Pack(2, w, g);
+        Py_XDECREF(w);
+        Py_XDECREF(g);
     }
-    PyObject *result = PyBytes_FromStringAndSize((const char *)out.items,
-                                                 out.len * (Py_ssize_t)sizeof(int64_t));
-    PyMem_Free(out.items);
+    PyMem_Free(windows.items);
+    PyMem_Free(ranges.items);
     return result;
 }
 
@@ -372,7 +398,7 @@ static PyMethodDef methods[] = {
      "apply(base, delta, limit) -> (target, copies): apply a git delta (its target at most "
      "limit bytes); copies are int64 triples (target_start, target_end, base_start)."},
     {"fresh", fresh, METH_VARARGS,
-     "fresh(copies, size, before, after) -> int64 quadruples (start, end, lo, hi) to rescan."},
+     "fresh(copies, size, before, after, join) -> (windows, ranges): int64 pairs to rescan."},
     {"carry", carry, METH_VARARGS,
      "carry(hits, copies, before, after, scale) -> the base's hits safely inside copied runs, "
      "moved to the target."},

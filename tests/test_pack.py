@@ -208,10 +208,11 @@ def test_a_target_over_the_limit_is_refused_before_it_is_built() -> None:
 @pytest.mark.parametrize(
     ("call", "args"),
     [
-        ("fresh", (b"\0" * 23, 10, 1, 1)),  # not whole triples
-        ("fresh", (array("q", [5, 3, 0]).tobytes(), 10, 1, 1)),  # a run ending before it starts
-        ("fresh", (array("q", [0, 20, 0]).tobytes(), 10, 1, 1)),  # past the object
-        ("fresh", (b"", 10, -1, 1)),
+        ("fresh", (b"\0" * 23, 10, 1, 1, 0)),  # not whole triples
+        ("fresh", (array("q", [5, 3, 0]).tobytes(), 10, 1, 1, 0)),  # a run ending before it starts
+        ("fresh", (array("q", [0, 20, 0]).tobytes(), 10, 1, 1, 0)),  # past the object
+        ("fresh", (b"", 10, -1, 1, 0)),
+        ("fresh", (b"", 10, 1, 1, -1)),
         ("carry", (array("q", [5, 1]).tobytes(), b"", 1, 1, 8)),  # hits out of order
         ("carry", (b"", b"", 1, 1, 0)),
         ("carry", (array("q", [-1]).tobytes(), b"", 1, 1, 8)),
@@ -250,14 +251,19 @@ def test_fresh_and_carry_match_a_brute_force(case, before: int, after: int, data
     def safe(p: int) -> bool:
         return any(t0 + before <= p <= t1 - after for t0, t1, _ in runs)
 
-    quads = array("q", _packdelta.fresh(copies, n, before, after))
+    join = data.draw(st.sampled_from([0, 5, 100]))
+    windows, ranges = (array("q", b) for b in _packdelta.fresh(copies, n, before, after, join))
     covered: set[int] = set()
-    for i in range(0, len(quads), 4):
-        start, end, lo, hi = quads[i : i + 4]
-        assert lo <= hi and start == max(0, lo - before) and end == min(n, hi + after)
+    for i in range(0, len(ranges), 2):
+        lo, hi = ranges[i], ranges[i + 1]
+        assert lo <= hi and (i == 0 or lo > ranges[i - 1] + 1)
         covered.update(range(lo, hi + 1))
+        # Its stretch, with lead and trail, lies in one window.
+        start, end = max(0, lo - before), min(n, hi + after)
+        assert any(windows[j] <= start and end <= windows[j + 1] for j in range(0, len(windows), 2))
     assert covered == {p for p in range(n + 1) if not safe(p)}
-
+    for j in range(2, len(windows), 2):
+        assert windows[j] > windows[j - 1] + join  # merged when closer than join
     scale = 64
     hits = sorted(data.draw(st.lists(st.tuples(st.integers(0, len(base)), st.integers(0, 63)), max_size=40)))
     packed = array("q", [q * scale + i for q, i in hits]).tobytes()
