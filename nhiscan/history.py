@@ -203,14 +203,9 @@ _DONE: Any = None  # RawArray of bytes read, one slot per run
 _STOP: Any = None  # RawValue set by the parent to stop every run
 
 
-_PARENT_SCANNER: Scanner | None = None
-"""The parent's scanner while it starts its workers: a forked worker uses its copy instead
-of loading the database again (a spawned one starts without it and builds its own)."""
-
-
 def _init_worker(ruleset: RuleSet, options: EngineOptions, done: Any, stop: Any) -> None:
     global _WORKER, _DONE, _STOP
-    _WORKER = _PARENT_SCANNER if _PARENT_SCANNER is not None else build_scanner(ruleset, options)
+    _WORKER = build_scanner(ruleset, options)
     _DONE, _STOP = done, stop
 
 
@@ -320,12 +315,8 @@ def _scan_all(
         pool = ProcessPoolExecutor(
             max_workers=len(runs), initializer=_init_worker, initargs=(ruleset, options, done, stop)
         )
-        global _PARENT_SCANNER
-        _PARENT_SCANNER = scanner
         try:
-            # (A pool that forks starts every worker at the first submit.)
             pending = {pool.submit(_worker_scan, root, i, run) for i, run in enumerate(runs)}
-            _PARENT_SCANNER = None
             while pending:
                 finished, pending = wait(pending, timeout=0.1, return_when=FIRST_EXCEPTION)
                 for fut in finished:
@@ -335,7 +326,6 @@ def _scan_all(
             # On an error or Ctrl-C the other runs stop at their next blob (their git
             # processes are killed as they unwind) instead of finishing their share.
             stop.value = 1
-            _PARENT_SCANNER = None
             pool.shutdown(wait=True, cancel_futures=True)
         return result
     finally:
