@@ -14,6 +14,7 @@ _BOMS: tuple[tuple[bytes, str], ...] = (
     (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
 
+_BOM_FIRST_BYTES = frozenset(bom[:1] for bom, _ in _BOMS)
 SNIFF_BYTES = 8192
 
 
@@ -24,6 +25,8 @@ def normalize(data: bytes) -> bytes | None:
     BOM is dropped. Anything else is scanned as raw bytes; a NUL byte in the first 8 KB
     marks it binary.
     """
+    if data[:1] not in _BOM_FIRST_BYTES:  # (most files: no BOM to look for)
+        return None if is_binary(data) else data
     for bom, encoding in _BOMS:
         if data.startswith(bom):
             if encoding == "utf-8":
@@ -41,7 +44,7 @@ def has_bom(data: bytes) -> bool:
 
 def is_binary(data: bytes) -> bool:
     """A NUL byte in the first 8 KB (after any BOM has been handled)."""
-    return b"\0" in data[:SNIFF_BYTES]
+    return data.find(b"\0", 0, SNIFF_BYTES) >= 0
 
 
 def shannon_entropy(value: bytes) -> float:
