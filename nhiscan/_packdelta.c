@@ -19,7 +19,7 @@
  *       of match ends not deep inside a copied run; a match ending at p in [lo, hi] may
  *       differ from the base's. ``windows``: int64 pairs (start, end) of the bytes to scan to
  *       find those matches with their ``before`` bytes of lead and ``after`` bytes of trail
- *       (lo - before to hi + after, clipped), merged when less than ``join`` bytes apart.
+ *       (lo - before to hi + after, clipped), merged when at most ``join`` bytes apart.
  *
  *   carry(hits, copies, before, after, scale) -> bytes
  *       the base's match ends (native int64 ``end * scale + id``, sorted) that lie deep enough
@@ -221,8 +221,8 @@ static int push2(runs_t *out, int64_t a, int64_t b)
 
 /* Safe match ends of a run: [t0 + before, t1 - after] (empty when the run is short); every
  * other end in [0, size] is fresh. Each fresh stretch [lo, hi] needs target[lo - before :
- * hi + after] scanned; those buffers are merged when less than ``join`` bytes apart (one
- * scan of a few more bytes costs less than one more call). */
+ * hi + after] scanned; those buffers are merged when they overlap or are at most ``join``
+ * bytes apart. */
 static PyObject *fresh(PyObject *self, PyObject *args)
 {
     Py_buffer copies;
@@ -414,5 +414,11 @@ static struct PyModuleDef module = {
 
 PyMODINIT_FUNC PyInit__packdelta(void)
 {
-    return PyModule_Create(&module);
+    PyObject *m = PyModule_Create(&module);
+    /* Bumped whenever a function's arguments or results change (nhiscan/engine/native.py). */
+    if (m && PyModule_AddIntConstant(m, "API_VERSION", 2) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
 }

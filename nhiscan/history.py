@@ -157,10 +157,14 @@ def scan_blobs(
     return res
 
 
+_MEMO_ENTRY = 200
+"""What one memo entry costs beyond its hits (key tuple, bytes header, dict slot)."""
+
+
 class _DeltaHits:
     """The prefilter's hits of each pack object scanned so far (packed, 8 bytes per hit), so
     that a delta against it scans only what the delta changed. The most recent ones are kept,
-    up to ``_KEEP_BYTES``."""
+    up to ``_KEEP_BYTES`` with their overhead (most blobs have no hits at all)."""
 
     _KEEP_BYTES = 32 * 1024 * 1024
 
@@ -187,9 +191,9 @@ class _DeltaHits:
             assert blob.key is not None
             if len(packed) <= self._KEEP_BYTES // 4 and blob.key not in memo:
                 memo[blob.key] = packed
-                self._bytes += len(packed)
+                self._bytes += len(packed) + _MEMO_ENTRY
                 while self._bytes > self._KEEP_BYTES:
-                    self._bytes -= len(memo.popitem(last=False)[1])
+                    self._bytes -= len(memo.popitem(last=False)[1]) + _MEMO_ENTRY
             return hits
 
         return hits_for

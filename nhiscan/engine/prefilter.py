@@ -97,7 +97,7 @@ class KeywordPrefilter:
 _FLAGS_EXACT = 0
 _MAX_HS_WIDTH = 700
 # Part of the cache key: change it whenever the way rules become Hyperscan expressions changes.
-_DB_LAYOUT = f"v9-{_MAX_HS_WIDTH}-{len(DECODE_TRIGGER_PATTERNS)}"
+_DB_LAYOUT = f"v10-{_MAX_HS_WIDTH}-{len(DECODE_TRIGGER_PATTERNS)}"
 
 
 def max_width(pattern: str | bytes) -> int:
@@ -114,13 +114,16 @@ def max_width(pattern: str | bytes) -> int:
         return 1 << 30
 
 
-_OPEN_LOWER_BOUND = re.compile(r"(?<!\\)\{,(\d+)\}")
+# ``{,n}`` and ``{,}`` after an even run of backslashes (an odd one escapes the brace).
+_OPEN_LOWER_BOUND = re.compile(r"(?<!\\)((?:\\\\)*)\{,(\d*)\}")
 
 
 def _hs_expression(pattern: str) -> bytes:
-    """A rule's regex as Hyperscan reads it: ``x{,3}`` is ``x{0,3}`` to Python's ``re`` and to
-    ``regex``, but literal text to Hyperscan (PCRE syntax)."""
-    return _OPEN_LOWER_BOUND.sub(r"{0,\1}", pattern).encode()
+    """A rule's regex as Hyperscan reads it: ``x{,3}`` is ``x{0,3}`` (and ``x{,}`` is
+    ``x{0,}``) to Python's ``re`` and to ``regex``, but literal text to Hyperscan (PCRE
+    syntax). Inside a character class the rewrite only adds a ``0`` to the class: a superset,
+    which the confirmation regex settles."""
+    return _OPEN_LOWER_BOUND.sub(r"\1{0,\2}", pattern).encode()
 
 
 def _escape_literal(text: str) -> bytes:
@@ -167,11 +170,9 @@ class HyperscanPrefilter:
             mark_used(cache_file)
         self._scale = max(self._ids, default=0) + _ID_BIAS + 1
         self._scratch = hyperscan.Scratch(self._db)
-        try:
-            from nhiscan import _packdelta  # type: ignore[attr-defined]
-        except ImportError:
-            _packdelta = None
-        self._delta: Any = _packdelta
+        from nhiscan.engine.native import delta_module
+
+        self._delta: Any = delta_module()
 
     @property
     def delta_aware(self) -> bool:

@@ -34,7 +34,7 @@ from typing import IO, Callable, Generator, Iterable, Iterator, Sequence
 
 from nhiscan.errors import GitError, SourceError
 from nhiscan.model import CommitInfo
-from nhiscan.sources.gitcmd import first_line, popen_git, run_git
+from nhiscan.sources.gitcmd import STORED_OBJECTS, first_line, popen_git, run_git
 
 ZERO_OID_RE = re.compile(rb"^0+$")
 _HEX_RE = re.compile(r"^[0-9a-f]{40}(?:[0-9a-f]{24})?$")
@@ -206,6 +206,7 @@ class BlobListing:
 def list_blobs(repo: RepoInfo) -> BlobListing:
     """All blobs of the repository (and its alternates), in the order packs store them."""
     args = [
+        STORED_OBJECTS,
         "cat-file",
         "--batch-all-objects",
         "--unordered",
@@ -286,7 +287,7 @@ class CatFile:
     def _start(self) -> subprocess.Popen[bytes]:
         if self._proc is None or self._proc.poll() is not None:
             self._proc = popen_git(
-                self._repo, ["cat-file", "--batch"], stdin=subprocess.PIPE, stderr=self._err
+                self._repo, [STORED_OBJECTS, "cat-file", "--batch"], stdin=subprocess.PIPE, stderr=self._err
             )
         return self._proc
 
@@ -388,7 +389,8 @@ def stream_blobs(
                 yield oid, None
             return
         proc = popen_git(
-            repo, ["cat-file", "--batch", "--buffer"], stdin=subprocess.PIPE, stderr=subprocess.DEVNULL
+            repo, [STORED_OBJECTS, "cat-file", "--batch", "--buffer"], stdin=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
         )
         assert proc.stdin is not None and proc.stdout is not None
         _widen_pipe(proc.stdout.fileno())

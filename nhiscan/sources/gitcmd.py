@@ -37,9 +37,6 @@ def safe_env() -> dict[str, str]:
         PAGER="cat",
         GIT_EXTERNAL_DIFF="",
         LC_ALL="C",
-        # The objects as stored (and as pushed): a `git replace` ref must not hide a blob
-        # from the scan, nor make git and the pack reader disagree about its bytes.
-        GIT_NO_REPLACE_OBJECTS="1",
     )
     for var in ("GIT_DIR", "GIT_WORK_TREE", "GIT_EXEC_PATH", "GIT_ASKPASS"):
         env.pop(var, None)
@@ -57,6 +54,12 @@ def git_binary() -> str:
     if exe is None:
         raise GitError("git: not found on PATH (install git to scan repositories)")
     return exe
+
+
+STORED_OBJECTS = "--no-replace-objects"
+"""Put before ``cat-file``: objects as stored (and as pushed). A ``git replace`` ref must not
+hide a blob from the scan, nor make git and the pack reader disagree about its bytes. Commit
+walks keep following replace refs and grafts, as git users expect."""
 
 
 def git_argv(repo: Path | str, args: Sequence[str]) -> list[str]:

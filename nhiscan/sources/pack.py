@@ -51,11 +51,9 @@ class _Damaged(Exception):
 
 
 def _delta_module() -> Any | None:
-    try:
-        from nhiscan import _packdelta  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    return _packdelta
+    from nhiscan.engine.native import delta_module
+
+    return delta_module()
 
 
 @dataclass(frozen=True)
@@ -247,7 +245,7 @@ class ObjectStore:
                     continue
                 try:
                     self._packs.append(_Pack(pack, hash_len, self._zmod))
-                except (OSError, _Damaged, struct.error):
+                except Exception:  # noqa: BLE001 - (an empty index cannot even be mapped)
                     self.unusable_packs += 1
         self._cache: OrderedDict[_Key, bytes] = OrderedDict()
         self._cache_size = 0
