@@ -53,13 +53,46 @@ static int read_size(const unsigned char **p, const unsigned char *end, uint64_t
     return 0;
 }
 
+/* A growable array of int64, handed back to Python as bytes. */
 typedef struct {
     int64_t *items;
     Py_ssize_t len; /* in int64s */
     Py_ssize_t cap;
-} runs_t;
+} buf_t;
 
-static int runs_add(runs_t *r, int64_t tstart, int64_t tend, int64_t bstart)
+static int buf_push(buf_t *b, const int64_t *values, Py_ssize_t n)
+{
+    if (b->len + n > b->cap) {
+        Py_ssize_t cap = b->cap ? b->cap * 2 : 64;
+        while (cap < b->len + n)
+            cap *= 2;
+        int64_t *items = PyMem_Realloc(b->items, (size_t)cap * sizeof(int64_t));
+        if (!items) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        b->items = items;
+        b->cap = cap;
+    }
+    memcpy(b->items + b->len, values, (size_t)n * sizeof(int64_t));
+    b->len += n;
+    return 0;
+}
+
+/* The buffer's contents as bytes (NULL on failure); the buffer is freed either way. */
+static PyObject *buf_take(buf_t *b)
+{
+    PyObject *out = PyBytes_FromStringAndSize((const char *)b->items,
+                                              b->len * (Py_ssize_t)sizeof(int64_t));
+    PyMem_Free(b->items);
+    b->items = NULL;
+    b->len = b->cap = 0;
+    return out;
+}
+
+/* A copied run (target_start, target_end, base_start), merged into the previous one when it
+ * continues it in both objects. */
+static int runs_add(buf_t *r, int64_t tstart, int64_t tend, int64_t bstart)
 {
     if (r->len >= 3) {
         int64_t *last = r->items + r->len - 3;
@@ -68,18 +101,8 @@ static int runs_add(runs_t *r, int64_t tstart, int64_t tend, int64_t bstart)
             return 0;
         }
     }
-    if (r->len + 3 > r->cap) {
-        Py_ssize_t cap = r->cap ? r->cap * 2 : 48;
-        int64_t *items = PyMem_Realloc(r->items, (size_t)cap * sizeof(int64_t));
-        if (!items)
-            return -1;
-        r->items = items;
-        r->cap = cap;
-    }
-    r->items[r->len++] = tstart;
-    r->items[r->len++] = tend;
-    r->items[r->len++] = bstart;
-    return 0;
+    const int64_t run[3] = {tstart, tend, bstart};
+    return buf_push(r, run, 3);
 }
 
 static PyObject *bad(const char *what)
@@ -103,7 +126,7 @@ static PyObject *apply_delta(const unsigned char *base, Py_ssize_t base_len,
         return NULL;
     unsigned char *out = (unsigned char *)PyBytes_AS_STRING(target);
     uint64_t t = 0;
-    runs_t runs = {NULL, 0, 0};
+    buf_t runs = {NULL, 0, 0};
     const char *err = NULL;
     while (p < end) {
         unsigned char op = *p++;
@@ -126,10 +149,8 @@ static PyObject *apply_delta(const unsigned char *base, Py_ssize_t base_len,
             if (off + size > (uint64_t)base_len) { err = "copy outside the base"; goto fail; }
             if (t + size > target_len) { err = "copy past the target's size"; goto fail; }
             memcpy(out + t, base + off, (size_t)size);
-            if (runs_add(&runs, (int64_t)t, (int64_t)(t + size), (int64_t)off) < 0) {
-                PyErr_NoMemory();
+            if (runs_add(&runs, (int64_t)t, (int64_t)(t + size), (int64_t)off) < 0)
                 goto fail_raised;
-            }
             t += size;
         } else if (op) {
             if ((uint64_t)(end - p) < op) { err = "truncated insert"; goto fail; }
@@ -143,9 +164,7 @@ static PyObject *apply_delta(const unsigned char *base, Py_ssize_t base_len,
         }
     }
     if (t != target_len) { err = "target shorter than its header says"; goto fail; }
-    PyObject *copies = PyBytes_FromStringAndSize((const char *)runs.items,
-                                                 runs.len * (Py_ssize_t)sizeof(int64_t));
-    PyMem_Free(runs.items);
+    PyObject *copies = buf_take(&runs);
     if (!copies) {
         Py_DECREF(target);
         return NULL;
@@ -204,19 +223,10 @@ static PyObject *bad_args(const char *what)
     return NULL;
 }
 
-static int push2(runs_t *out, int64_t a, int64_t b)
+static int push2(buf_t *out, int64_t a, int64_t b)
 {
-    if (out->len + 2 > out->cap) {
-        Py_ssize_t cap = out->cap ? out->cap * 2 : 64;
-        int64_t *items = PyMem_Realloc(out->items, (size_t)cap * sizeof(int64_t));
-        if (!items)
-            return -1;
-        out->items = items;
-        out->cap = cap;
-    }
-    out->items[out->len++] = a;
-    out->items[out->len++] = b;
-    return 0;
+    const int64_t pair[2] = {a, b};
+    return buf_push(out, pair, 2);
 }
 
 /* Safe match ends of a run: [t0 + before, t1 - after] (empty when the run is short); every
@@ -237,7 +247,7 @@ static PyObject *fresh(PyObject *self, PyObject *args)
     }
     const int64_t *r = (const int64_t *)copies.buf;
     Py_ssize_t nruns = copies.len / (Py_ssize_t)(3 * sizeof(int64_t));
-    runs_t windows = {NULL, 0, 0}, ranges = {NULL, 0, 0};
+    buf_t windows = {NULL, 0, 0}, ranges = {NULL, 0, 0};
     int64_t next = 0; /* first match end not yet known safe or fresh */
     int64_t win_start = -1, win_end = -1;
     int failed = 0;
@@ -273,24 +283,21 @@ static PyObject *fresh(PyObject *self, PyObject *args)
         if (safe_hi + 1 > next)
             next = safe_hi + 1;
     }
+    PyBuffer_Release(&copies);
     if (!failed && win_start >= 0 && push2(&windows, win_start, win_end) < 0)
         failed = 1;
-    PyBuffer_Release(&copies);
-    PyObject *result = NULL;
-    if (failed) {
-        PyErr_NoMemory();
-    } else {
-        PyObject *w = PyBytes_FromStringAndSize((const char *)windows.items,
-                                                windows.len * (Py_ssize_t)sizeof(int64_t));
-        PyObject *g = w ? PyBytes_FromStringAndSize((const char *)ranges.items,
-                                                    ranges.len * (Py_ssize_t)sizeof(int64_t)) : NULL;
-        if (w && g)
-            result = PyTuple_Pack(2, w, g);
-        Py_XDECREF(w);
-        Py_XDECREF(g);
+    if (failed) { /* (buf_push has set MemoryError) */
+        PyMem_Free(windows.items);
+        PyMem_Free(ranges.items);
+        return NULL;
     }
-    PyMem_Free(windows.items);
-    PyMem_Free(ranges.items);
+    PyObject *result = NULL;
+    PyObject *w = buf_take(&windows);
+    PyObject *g = buf_take(&ranges);
+    if (w && g)
+        result = PyTuple_Pack(2, w, g);
+    Py_XDECREF(w);
+    Py_XDECREF(g);
     return result;
 }
 
@@ -319,8 +326,7 @@ static PyObject *carry(PyObject *self, PyObject *args)
     const int64_t *r = (const int64_t *)copies.buf;
     Py_ssize_t nruns = copies.len / (Py_ssize_t)(3 * sizeof(int64_t));
     PyObject *result = NULL;
-    int64_t *out = NULL;
-    Py_ssize_t len = 0, cap = 0;
+    buf_t out = {NULL, 0, 0};
     if (scale <= 0 || scale > MAX_SCALE || before < 0 || after < 0 || before >= MAX_OFFSET ||
         after >= MAX_OFFSET || hits.len % (Py_ssize_t)sizeof(int64_t) != 0 ||
         ((uintptr_t)hits.buf % sizeof(int64_t)) != 0 || check_runs(&copies, MAX_OFFSET) < 0) {
@@ -341,21 +347,14 @@ static PyObject *carry(PyObject *self, PyObject *args)
         Py_ssize_t k = lower_bound(h, nh, lo * scale);
         int64_t shift = (t0 - b0) * scale;
         for (; k < nh && h[k] < (hi + 1) * scale; k++) {
-            if (len == cap) {
-                cap = cap ? cap * 2 : 64;
-                int64_t *items = PyMem_Realloc(out, (size_t)cap * sizeof(int64_t));
-                if (!items) {
-                    PyErr_NoMemory();
-                    goto done;
-                }
-                out = items;
-            }
-            out[len++] = h[k] + shift;
+            const int64_t moved = h[k] + shift;
+            if (buf_push(&out, &moved, 1) < 0)
+                goto done;
         }
     }
-    result = PyBytes_FromStringAndSize((const char *)out, len * (Py_ssize_t)sizeof(int64_t));
+    result = buf_take(&out);
 done:
-    PyMem_Free(out);
+    PyMem_Free(out.items);
     PyBuffer_Release(&hits);
     PyBuffer_Release(&copies);
     return result;

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import dataclasses
 import sys
-from collections import OrderedDict
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +32,7 @@ from nhiscan.errors import GitError
 from nhiscan.model import Finding, Match, ReadError, ScanReport, Skipped
 from nhiscan.rules import RuleSet
 from nhiscan.scan import BlobOutcome, EngineOptions, ReportBuilder, build_scanner, scan_bytes
-from nhiscan.sources.pack import Blob, open_store
+from nhiscan.sources.pack import Blob, ByteLru, open_store
 from nhiscan.sources.git import (
     BlobTooLarge,
     CatFile,
@@ -157,43 +156,30 @@ def scan_blobs(
     return res
 
 
-_MEMO_ENTRY = 200
-"""What one memo entry costs beyond its hits (key tuple, bytes header, dict slot)."""
-
-
 class _DeltaHits:
     """The prefilter's hits of each pack object scanned so far (packed, 8 bytes per hit), so
     that a delta against it scans only what the delta changed. The most recent ones are kept,
-    up to ``_KEEP_BYTES`` with their overhead (most blobs have no hits at all)."""
-
-    _KEEP_BYTES = 32 * 1024 * 1024
+    up to 32 MB with their overhead (about 200 bytes an entry: most blobs have no hits)."""
 
     def __init__(self, scanner: Scanner) -> None:
         prefilter = scanner.prefilter
         self._prefilter = (
             prefilter if isinstance(prefilter, HyperscanPrefilter) and prefilter.delta_aware else None
         )
-        self._memo: OrderedDict[tuple[int, int], bytes] = OrderedDict()
-        self._bytes = 0
+        self._memo: ByteLru[tuple[int, int]] = ByteLru(32 * 1024 * 1024, overhead=200)
 
     def bind(self, blob: Blob) -> Callable[[bytes], Hits] | None:
         """What scan_bytes calls with the blob's text (when it is the blob's bytes as they are)."""
         prefilter = self._prefilter
-        if prefilter is None or blob.key is None:
+        key = blob.key
+        if prefilter is None or key is None:
             return None
         memo = self._memo
 
         def hits_for(text: bytes) -> Hits:
             base = memo.get(blob.base) if blob.base is not None else None
-            if base is not None:
-                memo.move_to_end(blob.base)  # type: ignore[arg-type]
             hits, packed = prefilter.delta_hits(text, base, blob.copies if base is not None else None)
-            assert blob.key is not None
-            if len(packed) <= self._KEEP_BYTES // 4 and blob.key not in memo:
-                memo[blob.key] = packed
-                self._bytes += len(packed) + _MEMO_ENTRY
-                while self._bytes > self._KEEP_BYTES:
-                    self._bytes -= len(memo.popitem(last=False)[1]) + _MEMO_ENTRY
+            memo.put(key, packed)
             return hits
 
         return hits_for

@@ -628,7 +628,7 @@ def test_without_the_c_module_every_blob_comes_from_git(tmp_path: Path, monkeypa
     repo = GitRepo(tmp_path / "r")
     _history(repo, 2)
     assert open_store(repo.path, 20) is not None
-    monkeypatch.setattr(pack, "_delta_module", lambda: None)
+    monkeypatch.setattr(pack, "delta_module", lambda: None)
     assert open_store(repo.path, 20) is None
     monkeypatch.undo()
     # A module built from an older _packdelta.c (a checkout not rebuilt) is not used either.

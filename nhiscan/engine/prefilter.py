@@ -253,7 +253,25 @@ class HyperscanPrefilter:
 
     # -- scanning -------------------------------------------------------------------------
     def hits(self, data: bytes) -> Hits:
-        return self.delta_hits(data, None, None)[0]
+        """Every rule's match ends in ``data`` (the hot path of tree scans: nothing packed)."""
+        out: Hits = {}
+        ids = self._ids
+
+        def on_match(expr_id: int, _from: int, to: int, _flags: int, _ctx: object) -> None:
+            idx = ids[expr_id]
+            lst = out.get(idx)
+            if lst is None:
+                out[idx] = [to]
+            else:
+                lst.append(to)
+
+        if data:
+            self._db.scan(data, match_event_handler=on_match, scratch=self._scratch)
+        # Hyperscan reports a rule's expressions out of end order now and then (an exact
+        # pattern's end after a later literal's): Hits are sorted (linear when they are).
+        for lst in out.values():
+            lst.sort()
+        return out
 
     def delta_hits(self, data: bytes, base_hits: bytes | None, copies: bytes | None) -> tuple[Hits, bytes]:
         """``data``'s hits, and the same packed for the versions that follow it.

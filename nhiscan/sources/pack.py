@@ -25,7 +25,9 @@ import zlib
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
+
+from nhiscan.engine.native import delta_module
 
 _IDX_V2 = b"\xfftOc\x00\x00\x00\x02"
 _BLOB, _OFS_DELTA, _REF_DELTA = 3, 6, 7
@@ -46,14 +48,40 @@ _Key = tuple[int, int]
 """(pack number, offset) of an object in a pack."""
 
 
+K = TypeVar("K")
+
+
+class ByteLru(Generic[K]):
+    """``bytes`` values kept most recently used first, up to ``cap`` bytes in all (each entry
+    counting ``overhead`` bytes more); a value over a quarter of ``cap`` is not kept."""
+
+    def __init__(self, cap: int, overhead: int = 0) -> None:
+        self._items: OrderedDict[K, bytes] = OrderedDict()
+        self._size = 0
+        self._cap = cap
+        self._overhead = overhead
+
+    def get(self, key: K) -> bytes | None:
+        value = self._items.get(key)
+        if value is not None:
+            self._items.move_to_end(key)
+        return value
+
+    def put(self, key: K, value: bytes) -> None:
+        if len(value) > self._cap // 4 or key in self._items:
+            return
+        self._items[key] = value
+        self._size += len(value) + self._overhead
+        while self._size > self._cap:
+            self._size -= len(self._items.popitem(last=False)[1]) + self._overhead
+
+    def clear(self) -> None:
+        self._items.clear()
+        self._size = 0
+
+
 class _Damaged(Exception):
     """The object store holds something this reader does not understand: ask git."""
-
-
-def _delta_module() -> Any | None:
-    from nhiscan.engine.native import delta_module
-
-    return delta_module()
 
 
 @dataclass(frozen=True)
@@ -76,7 +104,8 @@ class _Pack:
     ``pread`` (a mapped pack would count towards the resident memory of each process as it is
     read)."""
 
-    def __init__(self, pack: Path, hash_len: int, zmod: Any) -> None:
+    def __init__(self, pack: Path, hash_len: int, delta: Any, zmod: Any) -> None:
+        self._delta = delta
         self._zmod = zmod
         self.hash_len = hash_len
         with open(pack.with_suffix(".idx"), "rb") as fh:
@@ -121,11 +150,11 @@ class _Pack:
             os.close(self._fd)
             self._fd = -1
 
-    def find(self, delta: Any, oid: bytes) -> int | None:
+    def find(self, oid: bytes) -> int | None:
         """The offset of ``oid`` in this pack, or None."""
         first = oid[0]
         lo = self.fanout[first - 1] if first else 0
-        i = delta.find(self.names, self.hash_len, lo, self.fanout[first], oid)
+        i = self._delta.find(self.names, self.hash_len, lo, self.fanout[first], oid)
         if i < 0:
             return None
         (off,) = struct.unpack_from(">I", self._off32, 4 * i)
@@ -135,13 +164,13 @@ class _Pack:
             raise _Damaged("object offset outside the pack")
         return int(off)
 
-    def read(self, offset: int) -> tuple[int, int, int | bytes | None, bytes]:
-        """(type, size, delta base: an offset or an object name, inflated data)."""
+    def read(self, offset: int) -> tuple[int, int | bytes | None, bytes]:
+        """(type, delta base: an offset or an object name, inflated data)."""
         raw = os.pread(self._fd, _FIRST_READ, offset)
         typ, size, base, p = self._header(raw, offset)
         if size > MAX_OBJECT:
             raise _Damaged("object over the size limit")
-        return typ, size, base, self._inflate(memoryview(raw)[p:], offset + len(raw), size)
+        return typ, base, self._inflate(memoryview(raw)[p:], offset + len(raw), size)
 
     def _inflate(self, data: memoryview, pos: int, size: int) -> bytes:
         """``size`` bytes from the zlib stream starting with ``data``, read on from ``pos`` as
@@ -244,12 +273,10 @@ class ObjectStore:
                 if not pack.is_file():
                     continue
                 try:
-                    self._packs.append(_Pack(pack, hash_len, self._zmod))
+                    self._packs.append(_Pack(pack, hash_len, delta, self._zmod))
                 except Exception:  # noqa: BLE001 - (an empty index cannot even be mapped)
                     self.unusable_packs += 1
-        self._cache: OrderedDict[_Key, bytes] = OrderedDict()
-        self._cache_size = 0
-        self._cache_cap = cache_bytes
+        self._cache: ByteLru[_Key] = ByteLru(cache_bytes)
 
     def close(self) -> None:
         for pack in self._packs:
@@ -266,7 +293,7 @@ class ObjectStore:
     # -- lookups ---------------------------------------------------------------------------
     def _locate(self, oid: bytes) -> _Key | None:
         for n, pack in enumerate(self._packs):
-            off = pack.find(self._delta, oid)
+            off = pack.find(oid)
             if off is not None:
                 return n, off
         return None
@@ -285,7 +312,7 @@ class ObjectStore:
             if key is None:
                 data = self._loose(oid)
                 return Blob(data) if data is not None else None
-            return self._object(key, want_blob=True)
+            return self._blob_at(key)
         except Exception:  # noqa: BLE001 - anything at all: ask git
             return None
 
@@ -313,19 +340,18 @@ class ObjectStore:
         return None
 
     # -- packed objects --------------------------------------------------------------------
-    def _object(self, key: _Key, *, want_blob: bool) -> Blob:
-        """The object at ``key``: its delta chain is walked down to a cached or whole object
+    def _blob_at(self, key: _Key) -> Blob:
+        """The blob at ``key``: its delta chain is walked down to a cached or whole object
         (no recursion: chains may be thousands deep), then applied upwards."""
         chain: list[tuple[_Key, bytes, _Key]] = []  # (object, its delta data, its base)
         at = key
         while True:
             cached = self._cache.get(at)
             if cached is not None:
-                self._cache.move_to_end(at)
                 data = cached
                 break
             pack_no, offset = at
-            typ, _size, base, payload = self._packs[pack_no].read(offset)
+            typ, base, payload = self._packs[pack_no].read(offset)
             if typ == _OFS_DELTA:
                 assert isinstance(base, int)
                 chain.append((at, payload, (pack_no, base)))
@@ -336,11 +362,11 @@ class ObjectStore:
                     raise _Damaged("delta base not in any pack")
                 chain.append((at, payload, where))
             else:
-                if want_blob and typ != _BLOB:  # (a delta has its base's type)
+                if typ != _BLOB:  # (a delta has its base's type)
                     raise _Damaged("not a blob")
                 data = payload
                 if chain:  # a delta base: keep it for the deltas that follow
-                    self._remember(at, data)
+                    self._cache.put(at, data)
                 break
             if len(chain) > 10_000:
                 raise _Damaged("delta chain too deep")
@@ -350,19 +376,9 @@ class ObjectStore:
         for obj, payload, base_at in reversed(chain):
             data, copies = self._delta.apply(data, payload, MAX_OBJECT)
             base_key = base_at
-            if obj != key:
-                self._remember(obj, data)
-        self._remember(key, data)
+            self._cache.put(obj, data)
+        self._cache.put(key, data)  # (a whole blob may be a base too)
         return Blob(data, key, base_key, copies)
-
-    def _remember(self, key: _Key, data: bytes) -> None:
-        if len(data) > self._cache_cap // 4 or key in self._cache:
-            return
-        self._cache[key] = data
-        self._cache_size += len(data)
-        while self._cache_size > self._cache_cap:
-            _, old = self._cache.popitem(last=False)
-            self._cache_size -= len(old)
 
 
 def _object_dirs(objects_dir: Path) -> list[Path]:
@@ -409,7 +425,7 @@ def open_store(repo: Path, hash_len: int) -> ObjectStore | None:
     ``git cat-file``."""
     if os.environ.get("NHISCAN_READ_PACKS", "1") == "0":
         return None
-    delta = _delta_module()
+    delta = delta_module()
     if delta is None:
         return None
     objects = objects_dir(repo)
