@@ -7,7 +7,10 @@ import json
 import urllib.parse
 from pathlib import Path
 
+import pytest
+
 from nhiscan.engine.scanner import Scanner
+from nhiscan.model import RuleSet
 from tests.tokens import generic_password, github_classic_pat
 
 
@@ -53,3 +56,30 @@ def test_decoding_reports_no_raw_secret(cli, tmp_path: Path) -> None:
 def test_plain_base64_text_is_not_a_finding(scanner: Scanner) -> None:
     doc = f"kind: Secret\ndata:\n  greeting: {b64('hello world, this is a plain sentence')}\n".encode()
     assert scanner.scan(doc).matches == []
+
+
+
+def test_a_region_is_decoded_once_and_found_again_in_the_next_version(
+    ruleset: RuleSet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A history sweep meets the same encoded line in version after version of a file: the
+    line is decoded once per scanner, and its secret found at its place in each version."""
+    import nhiscan.engine.scanner as scanner_mod
+
+    scanner = Scanner(ruleset)
+    regions: list[bytes] = []
+    real = scanner_mod.decoded_segments
+
+    def counting(data: bytes, **kw: int) -> list[tuple[int, int, bytes]]:
+        regions.append(bytes(data))
+        return real(data, **kw)
+
+    monkeypatch.setattr(scanner_mod, "decoded_segments", counting)
+    tok = github_classic_pat()
+    line = f'      "auth": "{b64("octocat:" + tok)}"'
+    v1 = f'{{\n  "auths": {{\n    "ghcr.io": {{\n{line}\n    }}\n  }}\n}}\n'.encode()
+    v2 = v1.replace(b'"ghcr.io"', b'"registry.example.test": {},\n    "ghcr.io"')
+    found = [scanner.scan(v).matches for v in (v1, v2)]
+    assert [[tok in m.secret.decode() for m in ms] for ms in found] == [[True], [True]]
+    assert [ms[0].line for ms in found] == [4, 5]
+    assert regions == [line.encode()]

@@ -40,6 +40,10 @@ _SNAP = 4096
 _MAX_LINE_TEXT = 65536
 # Confirmed regions remembered per scanner (history sweeps see the same lines again and again).
 _CONFIRM_CACHE_ENTRIES = 50_000
+# Encoded spans found in a region, remembered by the region's bytes, for the same reason
+# (decoding costs ~100 us a region: most of a history sweep's decoding was of lines it had
+# decoded in an earlier version of the file). Bounded by the bytes of regions and decodings.
+_DECODE_CACHE_BYTES = 16 * 1024 * 1024
 
 # Inline directives: ours, and those of gitleaks and detect-secrets so teams can switch.
 _INLINE_ALLOW = lazy(rb"nhiscan:allow|gitleaks:allow|pragma:\s*allowlist[ -]secret")
@@ -106,6 +110,8 @@ class Scanner:
             self.prefilter = KeywordPrefilter(ruleset.rules)
         self.backend: str = self.prefilter.name
         self._confirmed: dict[tuple[int, bytes], tuple[_Span, ...]] = {}
+        self._decoded: dict[bytes, tuple[tuple[int, int, bytes], ...]] = {}
+        self._decoded_bytes = 0
         self._index = {r.id: i for i, r in enumerate(ruleset.rules)}
 
     def _rule(self, idx: int) -> _CompiledRule:
@@ -176,11 +182,7 @@ class Scanner:
         candidates: list[_Candidate],
     ) -> None:
         index = LineIndex(data)
-        segments = [
-            (a + s, a + e, raw)
-            for a, b in regions
-            for s, e, raw in decoded_segments(data[a:b], max_depth=2)
-        ]
+        segments = [(a + s, a + e, raw) for a, b in regions for s, e, raw in self._segments(data[a:b])]
         for start, end, raw in segments:
             # The key the encoded value is assigned to (a Kubernetes Secret's ``password:``)
             # goes in front, so that rules anchored on a credential name still see it.
@@ -201,6 +203,20 @@ class Scanner:
                     end_line=end_line, end_column=end_column,
                 )
                 candidates.append((self._rule(self._index[m.rule_id]), placed, end - start, True))
+
+    def _segments(self, region: bytes) -> tuple[tuple[int, int, bytes], ...]:
+        """``decoded_segments`` of one region (a function of its bytes alone), remembered."""
+        segments = self._decoded.get(region)
+        if segments is None:
+            segments = tuple(decoded_segments(region, max_depth=2))
+            size = len(region) + sum(len(raw) for _, _, raw in segments)
+            if size <= _DECODE_CACHE_BYTES // 16:
+                if self._decoded_bytes + size > _DECODE_CACHE_BYTES:
+                    self._decoded.clear()
+                    self._decoded_bytes = 0
+                self._decoded[region] = segments
+                self._decoded_bytes += size
+        return segments
 
     def _scan_plain(
         self,
