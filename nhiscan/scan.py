@@ -101,6 +101,8 @@ def scan_bytes(
     if text is None:
         return BlobOutcome(path=path, size=len(data), skipped="binary")
     hits = hits_for(text) if hits_for is not None and text is data else None
+    if hits is not None and not hits:
+        return BlobOutcome(path=path, size=len(data))  # (most of a history: nothing to confirm)
     result = scanner.scan(text, label=path, hits=hits)
     return BlobOutcome(
         path=path,

@@ -460,7 +460,8 @@ def test_objects_larger_than_one_read_are_inflated_whole(
     tmp_path: Path, zlib_from: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Random bytes do not compress: a 5 MB blob takes several reads past the first 8 KB
-    (each at most 4 MB), and the last object of the pack ends at its trailer."""
+    (each at most 4 MB), a 16 KB one is first tried in one call from the first read and then
+    read on, and the last object of the pack ends at its trailer."""
     import nhiscan.sources.pack as pack
 
     if zlib_from == "stdlib":
@@ -476,12 +477,13 @@ def test_objects_larger_than_one_read_are_inflated_whole(
     rng = random.Random(5)
     repo.write("big.bin", bytes(rng.randrange(256) for _ in range(5 * 1024 * 1024)))
     repo.write("medium.bin", bytes(rng.randrange(256) for _ in range(200_000)))
+    repo.write("one-shot.bin", bytes(rng.randrange(256) for _ in range(pack._ONE_SHOT)))
     repo.write("small.txt", "small\n")
     repo.commit("blobs")
     repo.git("repack", "-adq")
     monkeypatch.setattr(pack.os, "pread", counting_pread)
     _assert_store_matches_git(repo.path)
-    assert sum(1 for n in reads if n != pack._FIRST_READ and n > 16 + 20) >= 3
+    assert sum(1 for n in reads if n != pack._FIRST_READ and n > 16 + 20) >= 4
 
 
 @pytest.mark.parametrize(

@@ -23,9 +23,8 @@ import os
 import struct
 import zlib
 from collections import OrderedDict
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from nhiscan.engine.native import delta_module
 
@@ -43,6 +42,8 @@ _MAX_ALTERNATES_DEPTH = 5
 _FIRST_READ = 8192
 """Bytes read at an object's offset: its header and, for most objects, all of its data."""
 _MAX_READ = 4 * 1024 * 1024
+_ONE_SHOT = 16384
+"""Objects up to this size are first inflated in one call from the first read."""
 
 _Key = tuple[int, int]
 """(pack number, offset) of an object in a pack."""
@@ -84,9 +85,9 @@ class _Damaged(Exception):
     """The object store holds something this reader does not understand: ask git."""
 
 
-@dataclass(frozen=True)
-class Blob:
-    """A blob's bytes, and (for a delta) which of them it copied from its base."""
+class Blob(NamedTuple):
+    """A blob's bytes, and (for a delta) which of them it copied from its base (a named tuple:
+    one is made for every blob of a history)."""
 
     data: bytes
     key: _Key | None = None
@@ -170,6 +171,18 @@ class _Pack:
         typ, size, base, p = self._header(raw, offset)
         if size > MAX_OBJECT:
             raise _Damaged("object over the size limit")
+        if size <= _ONE_SHOT:
+            # Most objects (deltas, small files): the whole stream is in ``raw``, and one call
+            # inflates it (what follows the stream is ignored, as below). A stream cut off by
+            # the end of ``raw`` fails, and is read on below.
+            try:
+                data = self._zmod.decompress(memoryview(raw)[p:], 15, size or 1)
+            except (zlib.error, self._zmod.error):
+                pass
+            else:
+                if len(data) != size:
+                    raise _Damaged("object size differs from its header")
+                return typ, base, data
         return typ, base, self._inflate(memoryview(raw)[p:], offset + len(raw), size)
 
     def _inflate(self, data: memoryview, pos: int, size: int) -> bytes:
