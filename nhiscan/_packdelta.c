@@ -14,12 +14,16 @@
  *       both objects are merged). Every byte outside those runs was inserted by the delta.
  *       A target larger than ``limit`` bytes is refused before anything is allocated.
  *
- *   fresh(copies, size, before, after, join) -> (windows, ranges)
- *       where a scan must look again. ``ranges``: native int64 pairs (lo, hi), the stretches
- *       of match ends not deep inside a copied run; a match ending at p in [lo, hi] may
- *       differ from the base's. ``windows``: int64 pairs (start, end) of the bytes to scan to
- *       find those matches with their ``before`` bytes of lead and ``after`` bytes of trail
- *       (lo - before to hi + after, clipped), merged when at most ``join`` bytes apart.
+ *   partial(base, delta, limit, before, after, head) -> (size, copies, windows, ranges, joined, first, nul)
+ *       what a scan must look at again in the target, without building it: its ``size`` and
+ *       ``copies`` (as apply() gives them); ``ranges``, native int64 pairs (lo, hi), the
+ *       stretches of match ends not deep inside a copied run (a match ending at p in [lo, hi]
+ *       may differ from the base's); ``windows``, int64 pairs (start, end) of the bytes to scan
+ *       to find those matches with their ``before`` bytes of lead and ``after`` bytes of trail
+ *       (lo - before to hi + after, clipped, merged where they overlap or touch); ``joined``,
+ *       the windows' bytes one after the other; ``first``, the target's first byte (-1 when
+ *       it is empty); ``nul``, whether a NUL byte is among its first ``head`` bytes (binary).
+ *       The delta is checked as apply() checks it.
  *
  *   carry(hits, copies, before, after, scale) -> bytes
  *       the base's match ends (native int64 ``end * scale + id``, sorted) that lie deep enough
@@ -111,59 +115,120 @@ static PyObject *bad(const char *what)
     return NULL;
 }
 
-static PyObject *apply_delta(const unsigned char *base, Py_ssize_t base_len,
-                             const unsigned char *p, const unsigned char *end, Py_ssize_t limit)
+/* The delta's header: the base's size (must be base_len) and the target's (at most limit). */
+static const char *delta_header(const unsigned char **p, const unsigned char *end, Py_ssize_t base_len,
+                                Py_ssize_t limit, uint64_t *target_len)
 {
-    uint64_t want_base, target_len;
-    if (read_size(&p, end, &want_base) < 0 || read_size(&p, end, &target_len) < 0)
-        return bad("truncated header");
+    uint64_t want_base;
+    if (read_size(p, end, &want_base) < 0 || read_size(p, end, target_len) < 0)
+        return "truncated header";
     if (want_base != (uint64_t)base_len)
-        return bad("base size differs");
-    if (limit < 0 || target_len > (uint64_t)limit)
-        return bad("target larger than the limit");
-    PyObject *target = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)target_len);
-    if (!target)
-        return NULL;
-    unsigned char *out = (unsigned char *)PyBytes_AS_STRING(target);
+        return "base size differs";
+    if (limit < 0 || *target_len > (uint64_t)limit)
+        return "target larger than the limit";
+    return NULL;
+}
+
+/* Walks a delta's instructions (after its header), checking each. With ``runs``, records the
+ * runs copied from the base. With ``out``, writes the target bytes that fall in ``wins``
+ * (nwins sorted, disjoint int64 pairs [start, end) inside the target) to ``out``, one window
+ * after the other: the whole target when wins is the one window [0, target_len).
+ * Returns NULL, or what is wrong with the delta; *raised is set when a Python error is set. */
+static const char *delta_walk(const unsigned char *base, Py_ssize_t base_len, const unsigned char *p,
+                              const unsigned char *end, uint64_t target_len, buf_t *runs,
+                              const int64_t *wins, Py_ssize_t nwins, unsigned char *out, int *raised)
+{
     uint64_t t = 0;
-    buf_t runs = {NULL, 0, 0};
-    const char *err = NULL;
+    Py_ssize_t wi = 0; /* first window not wholly before t */
+    int64_t cum = 0;   /* where window wi starts in out */
+    *raised = 0;
     while (p < end) {
         unsigned char op = *p++;
+        const unsigned char *src;
+        uint64_t size;
         if (op & 0x80) {
-            uint64_t off = 0, size = 0;
+            uint64_t off = 0;
+            size = 0;
             for (int i = 0; i < 4; i++) {
                 if (op & (1 << i)) {
-                    if (p >= end) { err = "truncated copy"; goto fail; }
+                    if (p >= end)
+                        return "truncated copy";
                     off |= (uint64_t)(*p++) << (8 * i);
                 }
             }
             for (int i = 0; i < 3; i++) {
                 if (op & (0x10 << i)) {
-                    if (p >= end) { err = "truncated copy"; goto fail; }
+                    if (p >= end)
+                        return "truncated copy";
                     size |= (uint64_t)(*p++) << (8 * i);
                 }
             }
             if (size == 0)
                 size = 0x10000;
-            if (off + size > (uint64_t)base_len) { err = "copy outside the base"; goto fail; }
-            if (t + size > target_len) { err = "copy past the target's size"; goto fail; }
-            memcpy(out + t, base + off, (size_t)size);
-            if (runs_add(&runs, (int64_t)t, (int64_t)(t + size), (int64_t)off) < 0)
-                goto fail_raised;
-            t += size;
+            if (off + size > (uint64_t)base_len)
+                return "copy outside the base";
+            if (t + size > target_len)
+                return "copy past the target's size";
+            if (runs && runs_add(runs, (int64_t)t, (int64_t)(t + size), (int64_t)off) < 0) {
+                *raised = 1;
+                return "out of memory";
+            }
+            src = base + off;
         } else if (op) {
-            if ((uint64_t)(end - p) < op) { err = "truncated insert"; goto fail; }
-            if (t + op > target_len) { err = "insert past the target's size"; goto fail; }
-            memcpy(out + t, p, op);
-            p += op;
-            t += op;
+            size = op;
+            if ((uint64_t)(end - p) < size)
+                return "truncated insert";
+            if (t + size > target_len)
+                return "insert past the target's size";
+            src = p;
+            p += size;
         } else {
-            err = "reserved instruction 0";
-            goto fail;
+            return "reserved instruction 0";
         }
+        if (out) {
+            const int64_t lo = (int64_t)t, hi = (int64_t)(t + size);
+            while (wi < nwins && wins[2 * wi + 1] <= lo) {
+                cum += wins[2 * wi + 1] - wins[2 * wi];
+                wi++;
+            }
+            int64_t at = cum;
+            for (Py_ssize_t j = wi; j < nwins && wins[2 * j] < hi; j++) {
+                const int64_t a = lo > wins[2 * j] ? lo : wins[2 * j];
+                const int64_t b = hi < wins[2 * j + 1] ? hi : wins[2 * j + 1];
+                if (a < b)
+                    memcpy(out + at + (a - wins[2 * j]), src + (a - lo), (size_t)(b - a));
+                at += wins[2 * j + 1] - wins[2 * j];
+            }
+        }
+        t += size;
     }
-    if (t != target_len) { err = "target shorter than its header says"; goto fail; }
+    if (t != target_len)
+        return "target shorter than its header says";
+    return NULL;
+}
+
+static PyObject *apply_delta(const unsigned char *base, Py_ssize_t base_len,
+                             const unsigned char *p, const unsigned char *end, Py_ssize_t limit)
+{
+    uint64_t target_len;
+    const char *err = delta_header(&p, end, base_len, limit, &target_len);
+    if (err)
+        return bad(err);
+    PyObject *target = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)target_len);
+    if (!target)
+        return NULL;
+    const int64_t whole[2] = {0, (int64_t)target_len};
+    buf_t runs = {NULL, 0, 0};
+    int raised;
+    err = delta_walk(base, base_len, p, end, target_len, &runs, whole, 1,
+                     (unsigned char *)PyBytes_AS_STRING(target), &raised);
+    if (err) {
+        if (!raised)
+            bad(err);
+        PyMem_Free(runs.items);
+        Py_DECREF(target);
+        return NULL;
+    }
     PyObject *copies = buf_take(&runs);
     if (!copies) {
         Py_DECREF(target);
@@ -173,12 +238,6 @@ static PyObject *apply_delta(const unsigned char *base, Py_ssize_t base_len,
     Py_DECREF(target);
     Py_DECREF(copies);
     return result;
-fail:
-    PyErr_Format(PyExc_ValueError, "malformed git delta: %s", err);
-fail_raised:
-    PyMem_Free(runs.items);
-    Py_DECREF(target);
-    return NULL;
 }
 
 static PyObject *apply(PyObject *self, PyObject *args)
@@ -231,27 +290,14 @@ static int push2(buf_t *out, int64_t a, int64_t b)
 
 /* Safe match ends of a run: [t0 + before, t1 - after] (empty when the run is short); every
  * other end in [0, size] is fresh. Each fresh stretch [lo, hi] needs target[lo - before :
- * hi + after] scanned; those buffers are merged when they overlap or are at most ``join``
- * bytes apart. */
-static PyObject *fresh(PyObject *self, PyObject *args)
+ * hi + after] scanned; those windows are merged when they overlap or touch.
+ * -1 (MemoryError set) on failure; the buffers are the caller's to free. */
+static int fresh_windows(const int64_t *r, Py_ssize_t nruns, int64_t size, int64_t before,
+                         int64_t after, buf_t *windows, buf_t *ranges)
 {
-    Py_buffer copies;
-    Py_ssize_t size, before, after, join;
-    (void)self;
-    if (!PyArg_ParseTuple(args, "y*nnnn:fresh", &copies, &size, &before, &after, &join))
-        return NULL;
-    if (size < 0 || size >= MAX_OFFSET || before < 0 || after < 0 || before >= MAX_OFFSET ||
-        after >= MAX_OFFSET || join < 0 || join >= MAX_OFFSET || check_runs(&copies, size) < 0) {
-        PyBuffer_Release(&copies);
-        return bad_args("fresh");
-    }
-    const int64_t *r = (const int64_t *)copies.buf;
-    Py_ssize_t nruns = copies.len / (Py_ssize_t)(3 * sizeof(int64_t));
-    buf_t windows = {NULL, 0, 0}, ranges = {NULL, 0, 0};
     int64_t next = 0; /* first match end not yet known safe or fresh */
     int64_t win_start = -1, win_end = -1;
-    int failed = 0;
-    for (Py_ssize_t i = 0; i <= nruns && !failed; i++) {
+    for (Py_ssize_t i = 0; i <= nruns; i++) {
         int64_t safe_lo, safe_hi;
         if (i < nruns) {
             safe_lo = r[3 * i] + before;
@@ -259,7 +305,7 @@ static PyObject *fresh(PyObject *self, PyObject *args)
             if (safe_hi < safe_lo)
                 continue;
         } else {
-            safe_lo = (int64_t)size + 1; /* past the last possible end */
+            safe_lo = size + 1; /* past the last possible end */
             safe_hi = safe_lo;
         }
         if (safe_lo > next) {
@@ -269,12 +315,14 @@ static PyObject *fresh(PyObject *self, PyObject *args)
             if (lo <= hi) {
                 int64_t start = lo - before < 0 ? 0 : lo - before;
                 int64_t end = hi + after > size ? size : hi + after;
-                if (push2(&ranges, lo, hi) < 0) { failed = 1; break; }
-                if (win_start >= 0 && start <= win_end + join) {
+                if (push2(ranges, lo, hi) < 0)
+                    return -1;
+                if (win_start >= 0 && start <= win_end) {
                     if (end > win_end)
                         win_end = end;
                 } else {
-                    if (win_start >= 0 && push2(&windows, win_start, win_end) < 0) { failed = 1; break; }
+                    if (win_start >= 0 && push2(windows, win_start, win_end) < 0)
+                        return -1;
                     win_start = start;
                     win_end = end;
                 }
@@ -283,21 +331,133 @@ static PyObject *fresh(PyObject *self, PyObject *args)
         if (safe_hi + 1 > next)
             next = safe_hi + 1;
     }
-    PyBuffer_Release(&copies);
-    if (!failed && win_start >= 0 && push2(&windows, win_start, win_end) < 0)
-        failed = 1;
-    if (failed) { /* (buf_push has set MemoryError) */
-        PyMem_Free(windows.items);
-        PyMem_Free(ranges.items);
-        return NULL;
+    if (win_start >= 0 && push2(windows, win_start, win_end) < 0)
+        return -1;
+    return 0;
+}
+
+/* Tuple of buf_take()s of the buffers (all freed); NULL if any failed. */
+static PyObject *take_all(buf_t *bufs, int n)
+{
+    PyObject *result = PyTuple_New(n);
+    for (int i = 0; i < n; i++) {
+        PyObject *item = buf_take(&bufs[i]);
+        if (!item || !result) {
+            Py_XDECREF(item);
+            for (int j = i + 1; j < n; j++)
+                PyMem_Free(bufs[j].items);
+            Py_XDECREF(result);
+            return NULL;
+        }
+        PyTuple_SET_ITEM(result, i, item);
     }
-    PyObject *result = NULL;
-    PyObject *w = buf_take(&windows);
-    PyObject *g = buf_take(&ranges);
-    if (w && g)
-        result = PyTuple_Pack(2, w, g);
-    Py_XDECREF(w);
-    Py_XDECREF(g);
+    return result;
+}
+
+/* The target's bytes in ``wins`` (int64 pairs), one after the other, as bytes. */
+static PyObject *gather(const unsigned char *base, Py_ssize_t base_len, const unsigned char *p,
+                        const unsigned char *end, uint64_t target_len, const int64_t *wins, Py_ssize_t nwins)
+{
+    int64_t total = 0;
+    for (Py_ssize_t i = 0; i < nwins; i++)
+        total += wins[2 * i + 1] - wins[2 * i];
+    PyObject *out = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)total);
+    if (!out)
+        return NULL;
+    int raised;
+    const char *err = delta_walk(base, base_len, p, end, target_len, NULL, wins, nwins,
+                                 (unsigned char *)PyBytes_AS_STRING(out), &raised);
+    if (err) { /* (checked by the walk before: cannot happen) */
+        Py_DECREF(out);
+        return bad(err);
+    }
+    return out;
+}
+
+/* The first byte of the target (-1 if it is empty), and whether a NUL byte is among its first
+ * ``head`` bytes (the delta was checked by a walk before). */
+static void lead_of(const unsigned char *base, const unsigned char *p, const unsigned char *end,
+                    int64_t head, int *first, int *nul)
+{
+    int64_t t = 0;
+    *first = -1;
+    *nul = 0;
+    while (p < end && (t == 0 || t < head) && !*nul) {
+        unsigned char op = *p++;
+        const unsigned char *src;
+        uint64_t size = 0;
+        if (op & 0x80) {
+            uint64_t off = 0;
+            for (int i = 0; i < 4; i++)
+                if (op & (1 << i))
+                    off |= (uint64_t)(*p++) << (8 * i);
+            for (int i = 0; i < 3; i++)
+                if (op & (0x10 << i))
+                    size |= (uint64_t)(*p++) << (8 * i);
+            if (size == 0)
+                size = 0x10000;
+            src = base + off;
+        } else {
+            size = op;
+            src = p;
+            p += size;
+        }
+        const size_t n = (size_t)(head - t < (int64_t)size ? head - t : (int64_t)size);
+        if (t == 0)
+            *first = src[0]; /* (an instruction is never empty) */
+        *nul = memchr(src, 0, n) != NULL;
+        t += (int64_t)size;
+    }
+}
+
+static PyObject *partial(PyObject *self, PyObject *args)
+{
+    Py_buffer base, delta;
+    Py_ssize_t limit, before, after, head;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "y*y*nnnn:partial", &base, &delta, &limit, &before, &after, &head))
+        return NULL;
+    PyObject *result = NULL, *parts = NULL, *joined = NULL;
+    buf_t runs = {NULL, 0, 0};
+    buf_t bufs[3] = {{NULL, 0, 0}, {NULL, 0, 0}, {NULL, 0, 0}}; /* copies, windows, ranges */
+    const unsigned char *bp = (const unsigned char *)base.buf;
+    const unsigned char *p = (const unsigned char *)delta.buf, *end = p + delta.len;
+    uint64_t target_len;
+    int raised = 0, first, nul;
+    if (before < 0 || after < 0 || before >= MAX_OFFSET || after >= MAX_OFFSET || head < 0) {
+        bad_args("partial");
+        goto done;
+    }
+    const char *err = delta_header(&p, end, base.len, limit, &target_len);
+    if (!err)
+        err = delta_walk(bp, base.len, p, end, target_len, &runs, NULL, 0, NULL, &raised);
+    if (err) {
+        if (!raised)
+            bad(err);
+        goto done;
+    }
+    if (fresh_windows(runs.items, runs.len / 3, (int64_t)target_len, before, after, &bufs[1], &bufs[2]) < 0)
+        goto done;
+    joined = gather(bp, base.len, p, end, target_len, bufs[1].items, bufs[1].len / 2);
+    if (!joined)
+        goto done;
+    lead_of(bp, p, end, head, &first, &nul);
+    bufs[0] = runs;
+    runs.items = NULL;
+    parts = take_all(bufs, 3);
+    bufs[0].items = bufs[1].items = bufs[2].items = NULL;
+    if (parts)
+        result = Py_BuildValue("(KOOOOiO)", (unsigned long long)target_len, PyTuple_GET_ITEM(parts, 0),
+                               PyTuple_GET_ITEM(parts, 1), PyTuple_GET_ITEM(parts, 2), joined, first,
+                               nul ? Py_True : Py_False);
+done:
+    Py_XDECREF(parts);
+    Py_XDECREF(joined);
+    PyMem_Free(runs.items);
+    for (int i = 0; i < 3; i++)
+        PyMem_Free(bufs[i].items);
+    PyBuffer_Release(&base);
+    PyBuffer_Release(&delta);
     return result;
 }
 
@@ -396,8 +556,9 @@ static PyMethodDef methods[] = {
     {"apply", apply, METH_VARARGS,
      "apply(base, delta, limit) -> (target, copies): apply a git delta (its target at most "
      "limit bytes); copies are int64 triples (target_start, target_end, base_start)."},
-    {"fresh", fresh, METH_VARARGS,
-     "fresh(copies, size, before, after, join) -> (windows, ranges): int64 pairs to rescan."},
+    {"partial", partial, METH_VARARGS,
+     "partial(base, delta, limit, before, after, head) -> (size, copies, windows, ranges, "
+     "joined, first, nul): what a scan must look at again, without building the target."},
     {"carry", carry, METH_VARARGS,
      "carry(hits, copies, before, after, scale) -> the base's hits safely inside copied runs, "
      "moved to the target."},
@@ -415,7 +576,7 @@ PyMODINIT_FUNC PyInit__packdelta(void)
 {
     PyObject *m = PyModule_Create(&module);
     /* Bumped whenever a function's arguments or results change (nhiscan/engine/native.py). */
-    if (m && PyModule_AddIntConstant(m, "API_VERSION", 2) < 0) {
+    if (m && PyModule_AddIntConstant(m, "API_VERSION", 3) < 0) {
         Py_DECREF(m);
         return NULL;
     }

@@ -6,7 +6,9 @@ The sweep scans every unique blob once, in pack order, spread over worker proces
 read their own share from the pack files (:mod:`nhiscan.sources.pack`; what that reader cannot
 read comes through their own ``git cat-file``), so no blob content crosses a process boundary.
 A blob that is a delta in its pack is scanned by Hyperscan only where the delta changed it
-(:meth:`~nhiscan.engine.prefilter.HyperscanPrefilter.delta_hits`). Only the blobs with findings are then placed in history (path, introducing commit,
+(:meth:`~nhiscan.engine.prefilter.HyperscanPrefilter.delta_hits`), and is not even built
+unless that finds something to confirm. Only the blobs with findings are then placed in
+history (path, introducing commit,
 how many commits hold them), so a large repository with few findings pays for one read of
 its objects plus one ``git log --raw`` pass.
 
@@ -23,16 +25,18 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 from nhiscan.config import Config
+from nhiscan.engine.native import delta_module
 from nhiscan.engine.prefilter import Hits, HyperscanPrefilter
 from nhiscan.engine.scanner import Scanner
 from nhiscan.errors import GitError
 from nhiscan.model import Finding, Match, ReadError, ScanReport, Skipped
 from nhiscan.rules import RuleSet
 from nhiscan.scan import BlobOutcome, EngineOptions, ReportBuilder, build_scanner, scan_bytes
-from nhiscan.sources.pack import Blob, ByteLru, open_store
+from nhiscan.engine.text import BOM_FIRST_BYTES, SNIFF_BYTES
+from nhiscan.sources.pack import MAX_OBJECT, Blob, ByteLru, Delta, open_store
 from nhiscan.sources.git import (
     BlobTooLarge,
     CatFile,
@@ -133,13 +137,35 @@ def scan_blobs(
         with store:
             hits = _DeltaHits(scanner)
             for oid, size in chunk:
-                blob = store.blob(oid)
-                if blob is None or len(blob.data) != size:
+                found = store.blob_or_delta(oid) if hits.active else store.blob(oid)
+                if isinstance(found, Delta):
+                    seen = hits.unbuilt(found)
+                    if seen is None:  # scanned whole after all
+                        found = store.build(found)
+                    elif seen.size != size:
+                        from_git.append((oid, size))
+                        continue
+                    else:
+                        if progress is not None:
+                            progress(size)
+                        if seen.binary:
+                            res.binary += 1
+                        elif not seen.hits:  # most versions: nothing to confirm, never built
+                            res.scanned += 1
+                            res.bytes += size
+                        else:
+                            built = store.build(found)
+                            if built is None:
+                                res.unreadable.append(oid)  # (cannot happen: partial read it)
+                            else:
+                                scan_one(oid, built.data, seen.hits_for)
+                        continue
+                if found is None or len(found.data) != size:
                     from_git.append((oid, size))
                     continue
                 if progress is not None:
                     progress(size)
-                scan_one(oid, blob.data, hits.bind(blob))
+                scan_one(oid, found.data, hits.bind(found))
     else:
         from_git = chunk
     if not from_git:
@@ -156,6 +182,18 @@ def scan_blobs(
     return res
 
 
+class _Unbuilt(NamedTuple):
+    """What a blob left as its delta was found to be (:meth:`_DeltaHits.unbuilt`)."""
+
+    size: int
+    binary: bool
+    hits: Hits
+
+    def hits_for(self, _text: bytes) -> Hits:
+        """For scan_bytes, which asks with the blob's bytes once it is built."""
+        return self.hits
+
+
 class _DeltaHits:
     """The prefilter's hits of each pack object scanned so far (packed, 8 bytes per hit), so
     that a delta against it scans only what the delta changed. The most recent ones are kept,
@@ -167,9 +205,17 @@ class _DeltaHits:
             prefilter if isinstance(prefilter, HyperscanPrefilter) and prefilter.delta_aware else None
         )
         self._memo: ByteLru[tuple[int, int]] = ByteLru(32 * 1024 * 1024, overhead=200)
+        module = delta_module() if self._prefilter is not None else None
+        self._partial = module.partial if module is not None else None
+
+    @property
+    def active(self) -> bool:
+        """Whether deltas can be scanned from their base's hits (Hyperscan and the C module)."""
+        return self._prefilter is not None
 
     def bind(self, blob: Blob) -> Callable[[bytes], Hits] | None:
-        """What scan_bytes calls with the blob's text (when it is the blob's bytes as they are)."""
+        """What scan_bytes calls with a built blob's text (when it is the blob's bytes as they
+        are): a whole scan, kept for the deltas against this blob."""
         prefilter = self._prefilter
         key = blob.key
         if prefilter is None or key is None:
@@ -177,12 +223,36 @@ class _DeltaHits:
         memo = self._memo
 
         def hits_for(text: bytes) -> Hits:
-            base = memo.get(blob.base) if blob.base is not None else None
-            hits, packed = prefilter.delta_hits(text, base, blob.copies if base is not None else None)
+            hits, packed = prefilter.packed_hits(text)
             memo.put(key, packed)
             return hits
 
         return hits_for
+
+    def unbuilt(self, delta: Delta) -> _Unbuilt | None:
+        """A delta's size, whether it is binary, and its hits, from its base's hits and the
+        stretches it changed; None when it must be built and scanned whole instead (its
+        base's hits are not known, it starts with a byte-order mark, or the delta is
+        malformed: building it tells git's reader to take over)."""
+        prefilter = self._prefilter
+        assert prefilter is not None and self._partial is not None
+        base_hits = self._memo.get(delta.base_key)
+        if base_hits is None:
+            return None
+        before, after = prefilter.margins
+        try:
+            size, copies, windows, ranges, joined, first, nul = self._partial(
+                delta.base, delta.delta, MAX_OBJECT, before, after, SNIFF_BYTES
+            )
+        except ValueError:
+            return None
+        if first in BOM_FIRST_BYTES:
+            return None
+        if nul:  # (binary: is_binary)
+            return _Unbuilt(size, True, {})
+        hits, packed = prefilter.delta_hits((windows, ranges, joined), base_hits, copies)
+        self._memo.put(delta.key, packed)
+        return _Unbuilt(size, False, hits)
 
 
 # Worker process state. The counters are lock-free shared memory (one slot per run, written

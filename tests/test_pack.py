@@ -9,6 +9,7 @@ draws; repositories are real ones packed by git in each way it can.
 
 from __future__ import annotations
 
+import codecs
 import importlib.util
 import os
 import random
@@ -22,7 +23,7 @@ from hypothesis import strategies as st
 
 from nhiscan.rules import load_rules
 from nhiscan.sources.git import list_blobs, open_repo, stream_blobs
-from nhiscan.sources.pack import ObjectStore, open_store
+from nhiscan.sources.pack import Delta, ObjectStore, open_store
 from tests.gitrepo import GitRepo, github_token, run_cli
 
 # Built by hatch_build.py at install wherever a C compiler is found (tests/test_project.py
@@ -208,18 +209,16 @@ def test_a_target_over_the_limit_is_refused_before_it_is_built() -> None:
 @pytest.mark.parametrize(
     ("call", "args"),
     [
-        ("fresh", (b"\0" * 23, 10, 1, 1, 0)),  # not whole triples
-        ("fresh", (array("q", [5, 3, 0]).tobytes(), 10, 1, 1, 0)),  # a run ending before it starts
-        ("fresh", (array("q", [0, 20, 0]).tobytes(), 10, 1, 1, 0)),  # past the object
-        ("fresh", (b"", 10, -1, 1, 0)),
-        ("fresh", (b"", 10, 1, 1, -1)),
+        ("partial", (b"ab", b"\x02\x02\x02ab", LIMIT, -1, 1, 8)),
+        ("partial", (b"ab", b"\x02\x02\x02ab", LIMIT, 1, -1, 8)),
+        ("partial", (b"ab", b"\x02\x02\x02ab", LIMIT, 1, 1, -1)),
         ("carry", (array("q", [5, 1]).tobytes(), b"", 1, 1, 8)),  # hits out of order
         ("carry", (b"", b"", 1, 1, 0)),
         ("carry", (array("q", [-1]).tobytes(), b"", 1, 1, 8)),
         ("carry", (b"", array("q", [0, 4, 1 << 50]).tobytes(), 1, 1, 8)),
     ],
 )
-def test_fresh_and_carry_refuse_arguments_apply_cannot_produce(call: str, args: tuple[object, ...]) -> None:
+def test_partial_and_carry_refuse_arguments_apply_cannot_produce(call: str, args: tuple[object, ...]) -> None:
     with pytest.raises(ValueError, match="out of range"):
         getattr(_packdelta, call)(*args)
 
@@ -234,14 +233,17 @@ def test_malformed_deltas_are_refused_like_the_reference(base: bytes, delta: byt
     if want is None:
         with pytest.raises(ValueError, match="malformed git delta"):
             _packdelta.apply(base, delta, LIMIT)
+        with pytest.raises(ValueError, match="malformed git delta"):
+            _packdelta.partial(base, delta, LIMIT, 3, 2, 8)
     else:
         got, copies = _packdelta.apply(base, delta, LIMIT)
         assert (got, runs_of(copies)) == want
+        assert _packdelta.partial(base, delta, LIMIT, 3, 2, 8)[:2] == (len(got), copies)
 
 
 @settings(max_examples=300, deadline=None)
 @given(base_and_ops(), st.integers(0, 40), st.integers(0, 4), st.data())
-def test_fresh_and_carry_match_a_brute_force(case, before: int, after: int, data) -> None:  # type: ignore[no-untyped-def]
+def test_partial_and_carry_match_a_brute_force(case, before: int, after: int, data) -> None:  # type: ignore[no-untyped-def]
     base, ops = case
     delta, target = encode_delta(base, ops)
     _, copies = _packdelta.apply(base, delta, LIMIT)
@@ -251,8 +253,11 @@ def test_fresh_and_carry_match_a_brute_force(case, before: int, after: int, data
     def safe(p: int) -> bool:
         return any(t0 + before <= p <= t1 - after for t0, t1, _ in runs)
 
-    join = data.draw(st.sampled_from([0, 5, 100]))
-    windows, ranges = (array("q", b) for b in _packdelta.fresh(copies, n, before, after, join))
+    head = data.draw(st.integers(0, 64))
+    size, copies2, w, r, joined, first, nul = _packdelta.partial(base, delta, LIMIT, before, after, head)
+    assert (size, copies2) == (n, copies)
+    assert first == (target[0] if target else -1) and nul == (b"\0" in target[:head])
+    windows, ranges = array("q", w), array("q", r)
     covered: set[int] = set()
     for i in range(0, len(ranges), 2):
         lo, hi = ranges[i], ranges[i + 1]
@@ -262,15 +267,17 @@ def test_fresh_and_carry_match_a_brute_force(case, before: int, after: int, data
         start, end = max(0, lo - before), min(n, hi + after)
         assert any(windows[j] <= start and end <= windows[j + 1] for j in range(0, len(windows), 2))
     assert covered == {p for p in range(n + 1) if not safe(p)}
-    # The windows are exactly the stretches' buffers, merged where at most join bytes apart.
+    # The windows are exactly the stretches' buffers, merged where they overlap or touch.
     want: list[list[int]] = []
     for i in range(0, len(ranges), 2):
         start, end = max(0, ranges[i] - before), min(n, ranges[i + 1] + after)
-        if want and start <= want[-1][1] + join:
+        if want and start <= want[-1][1]:
             want[-1][1] = max(want[-1][1], end)
         else:
             want.append([start, end])
     assert list(windows) == [v for w in want for v in w]
+    # ... and their bytes are the target's, one window after the other.
+    assert joined == b"".join(target[a:b] for a, b in want)
     scale = 64
     hits = sorted(data.draw(st.lists(st.tuples(st.integers(0, len(base)), st.integers(0, 63)), max_size=40)))
     packed = array("q", [q * scale + i for q, i in hits]).tobytes()
@@ -324,14 +331,18 @@ def test_hits_worked_out_from_the_delta_base_equal_a_whole_scan(case, extra: lis
     random.Random(len(base)).shuffle(ops)
     delta, target = encode_delta(base, ops)
     pf = prefilter()
-    base_hits, base_packed = pf.delta_hits(base, None, None)
+    base_hits, base_packed = pf.packed_hits(base)
     assert base_hits == pf.hits(base)
-    got, copies = _packdelta.apply(base, delta, LIMIT)
-    assert got == target
-    from_delta, packed = pf.delta_hits(target, base_packed, copies)
-    whole, whole_packed = pf.delta_hits(target, None, None)
+    from_delta, packed = _delta_hits(pf, base, delta, base_packed)
+    whole, whole_packed = pf.packed_hits(target)
     assert from_delta == whole
     assert packed == whole_packed  # so the next version down the chain gets the same
+
+
+def _delta_hits(pf, base: bytes, delta: bytes, base_packed: bytes):  # type: ignore[no-untyped-def]
+    """The hits of the target of ``delta`` from its base's, as a history sweep works them out."""
+    _, copies, windows, ranges, joined, _, _ = _packdelta.partial(base, delta, LIMIT, *pf.margins, 8)
+    return pf.delta_hits((windows, ranges, joined), base_packed, copies)
 
 
 def _edge_prefilter():  # type: ignore[no-untyped-def]
@@ -368,9 +379,8 @@ def test_hits_from_the_delta_base_are_exact_at_the_margins(case) -> None:  # typ
         _EDGE = _edge_prefilter()
     base, ops = case
     delta, target = encode_delta(base, ops)
-    _, base_packed = _EDGE.delta_hits(base, None, None)
-    _, copies = _packdelta.apply(base, delta, LIMIT)
-    assert _EDGE.delta_hits(target, base_packed, copies) == _EDGE.delta_hits(target, None, None)
+    _, base_packed = _EDGE.packed_hits(base)
+    assert _delta_hits(_EDGE, base, delta, base_packed) == _EDGE.packed_hits(target)
 
 
 _FILL = b"- - - - - - - - - - -\n" * 10
@@ -395,11 +405,10 @@ def test_hits_at_the_exact_margins(base: bytes, ops: list[Op]) -> None:
     if _EDGE is None:
         _EDGE = _edge_prefilter()
     delta, target = encode_delta(base, ops)
-    _, base_packed = _EDGE.delta_hits(base, None, None)
-    _, copies = _packdelta.apply(base, delta, LIMIT)
-    whole, _ = _EDGE.delta_hits(target, None, None)
-    assert _EDGE.delta_hits(target, base_packed, copies)[0] == whole
-    assert whole != _EDGE.delta_hits(base, None, None)[0]  # the edit changed the hits
+    _, base_packed = _EDGE.packed_hits(base)
+    whole, _ = _EDGE.packed_hits(target)
+    assert _delta_hits(_EDGE, base, delta, base_packed)[0] == whole
+    assert whole != _EDGE.hits(base)  # the edit changed the hits
 
 
 # ---- the object store against git -------------------------------------------------------------
@@ -419,6 +428,9 @@ def _history(repo: GitRepo, versions: int = 6) -> list[str]:
         repo.write("notes.md", f"version {v}\n" + "text\n" * (50 + v))
         repo.write("empty.txt", "")
         repo.write("bin.dat", bytes(range(256)) * (4 + v))
+        # (a delta whose text must be decoded: it is built and scanned whole)
+        plain = [line for line in lines[: 40 + v] if "TOKEN" not in line]
+        repo.write("app/settings-utf16.cfg", codecs.BOM_UTF16_LE + "\n".join(plain).encode("utf-16-le"))
         repo.commit(f"v{v}")
     return tokens
 
@@ -443,6 +455,21 @@ def _assert_store_matches_git(path: Path, *, all_from_packs: bool = True) -> Obj
         assert blob.data == from_git[oid], oid
     if all_from_packs:
         assert missing == 0
+    # As a history sweep reads them: in pack order, deltas left unbuilt (and kept as such, to
+    # be built when another delta needs them as its base).
+    lazy = open_store(info.root, len(oids[0]) // 2)
+    assert lazy is not None
+    with lazy:
+        for oid in oids:
+            found = lazy.blob_or_delta(oid)
+            if isinstance(found, Delta):
+                size, *_ = _packdelta.partial(found.base, found.delta, LIMIT, 1, 1, 8)
+                found = lazy.build(found)
+                assert found is not None and size == len(found.data)
+            if found is not None:
+                assert found.data == from_git[oid], oid
+            else:
+                assert not all_from_packs
     return store
 
 
@@ -599,13 +626,18 @@ def test_a_sweep_gives_the_same_report_from_packs_and_from_git(
 
     repo = GitRepo(tmp_path / "r")
     tokens = _history(repo, 8)
+    # A version of the UTF-16 file with a token: a delta that is decoded before it is scanned.
+    tokens.append(github_token())
+    text = (repo.path / "app/settings-utf16.cfg").read_bytes().decode("utf-16")
+    repo.write("app/settings-utf16.cfg", codecs.BOM_UTF16_LE + f"{text}\nTOKEN = {tokens[-1]}\n".encode("utf-16-le"))
+    repo.commit("utf-16 token")
     repo.git("gc", "-q")
     with_base = []
     real = prefilter.HyperscanPrefilter.delta_hits
 
-    def spy(self, data, base_hits, copies):  # type: ignore[no-untyped-def]
-        with_base.append(base_hits is not None)
-        return real(self, data, base_hits, copies)
+    def spy(self, fresh, base_hits, copies):  # type: ignore[no-untyped-def]
+        with_base.append(True)
+        return real(self, fresh, base_hits, copies)
 
     monkeypatch.setattr(prefilter.HyperscanPrefilter, "delta_hits", spy)
     reports = {}
@@ -658,7 +690,10 @@ def test_an_index_that_does_not_name_its_pack_is_not_used(tmp_path: Path) -> Non
     assert store is not None and store.unusable_packs == 1
 
 
-def test_a_blob_of_another_size_than_listed_is_read_through_git(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("read_as", ["blob", "delta"])
+def test_a_blob_of_another_size_than_listed_is_read_through_git(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, read_as: str
+) -> None:
     import nhiscan.history as history
     import nhiscan.sources.pack as pack
     from nhiscan.scan import EngineOptions, build_ruleset, build_scanner
@@ -667,12 +702,44 @@ def test_a_blob_of_another_size_than_listed_is_read_through_git(tmp_path: Path, 
     repo = GitRepo(tmp_path / "r")
     tokens = _history(repo, 2)
     repo.git("gc", "-q")
-    monkeypatch.setattr(pack.ObjectStore, "blob", lambda self, oid: pack.Blob(b"not these bytes"))
-    ruleset = build_ruleset(Config())
-    scanner = build_scanner(ruleset, EngineOptions(backend="aho-corasick"))
     blobs = list_blobs(open_repo(repo.path)).blobs
-    result = history.scan_blobs(scanner, str(repo.path), blobs)
+    ruleset = build_ruleset(Config())
+    if read_as == "blob":
+        monkeypatch.setattr(pack.ObjectStore, "blob", lambda self, oid: pack.Blob(b"not these bytes"))
+        monkeypatch.setattr(pack.ObjectStore, "blob_or_delta", lambda self, oid: pack.Blob(b"not these bytes"))
+        scanner = build_scanner(ruleset, EngineOptions(backend="aho-corasick"))
+        listed = blobs
+    else:  # the size a delta's header gives, for a delta left unbuilt, is checked too
+        pytest.importorskip("hyperscan")
+        scanner = build_scanner(ruleset, EngineOptions(backend="hyperscan"))
+        out = repo.git("verify-pack", "-v", *map(str, (repo.path / ".git/objects/pack").glob("*.idx")))
+        deltas = {line.split()[0] for line in out.splitlines() if len(line.split()) >= 7}
+        listed = [(oid, size + 1 if oid in deltas else size) for oid, size in blobs]
+    asked: list[str] = []
+    real_stream = history.stream_blobs
+
+    def spy(root, oids, gave_up):  # type: ignore[no-untyped-def]
+        asked.extend(oids)
+        return real_stream(root, oids, gave_up)
+
+    unbuilt: list[int] = []
+    real_unbuilt = history._DeltaHits.unbuilt
+
+    def spy_unbuilt(self, delta):  # type: ignore[no-untyped-def]
+        seen = real_unbuilt(self, delta)
+        unbuilt.append(seen.size if seen is not None else -1)
+        return seen
+
+    monkeypatch.setattr(history, "stream_blobs", spy)
+    monkeypatch.setattr(history._DeltaHits, "unbuilt", spy_unbuilt)
+    result = history.scan_blobs(scanner, str(repo.path), listed)
+    wrong = [oid for (oid, size), (_, want) in zip(blobs, listed) if size != want] if read_as == "delta" else [
+        oid for oid, _ in blobs
+    ]
+    assert sorted(asked) == sorted(wrong)
     assert result.scanned + result.binary == len(blobs) and len(result.found) == len(tokens)
+    if read_as == "delta":
+        assert asked and any(size >= 0 for size in unbuilt)
 
 
 def test_replace_refs_do_not_hide_a_blob(

@@ -11,7 +11,8 @@ Two implementations of one interface:
 Between versions of a file (a history sweep), the Hyperscan prefilter can also work out a
 blob's hits from its delta base's (:meth:`HyperscanPrefilter.delta_hits`): a pattern of
 bounded width matches the same way wherever the bytes around it were copied unchanged, so only
-the stretches a delta inserted, and the seams between copied runs, are scanned again. The hits
+the stretches a delta inserted, and the seams between copied runs, are scanned again (without
+building the blob: ``nhiscan._packdelta.partial`` hands over just those stretches). The hits
 come out identical to a whole scan (tests compare both).
 
 Both are supersets of the true matches: every match contains a keyword and ends at a reported
@@ -135,10 +136,6 @@ def _escape_literal(text: str) -> bytes:
 
 _ID_BIAS = 8
 """Added to rule indexes when packing hits (the decode triggers have negative ones)."""
-_JOIN_WINDOWS = 0
-"""Stretches to rescan whose windows overlap (or are closer than this) are scanned in one
-call. Joining windows up to 1-16 KB apart was measured on SQLAlchemy's 50 releases: no gain
-(the bytes between cost what the calls saved)."""
 
 
 class HyperscanPrefilter:
@@ -273,16 +270,16 @@ class HyperscanPrefilter:
             lst.sort()
         return out
 
-    def delta_hits(self, data: bytes, base_hits: bytes | None, copies: bytes | None) -> tuple[Hits, bytes]:
-        """``data``'s hits, and the same packed for the versions that follow it.
+    @property
+    def margins(self) -> tuple[int, int]:
+        """(before, after): a match ending at offset p depends only on the bytes from
+        ``p - before`` to ``p + after`` (the widest match and one byte more before it, for
+        \\b and ^; two bytes after it, for $ before a final newline)."""
+        return self.width + 1, 2
 
-        With ``base_hits`` (what this returned for the delta base) and ``copies`` (the runs
-        of ``data`` copied from that base, from :mod:`nhiscan.sources.pack`), only what the
-        delta changed is scanned, with a margin of the widest match around it; the base's
-        hits deep inside copied runs are carried over. Identical to a whole scan, since a
-        match ending at offset p depends only on the bytes from ``p - width - 1`` to
-        ``p + 2`` (\\b and ^ look one byte before a match, $ up to two after it).
-        """
+    def packed_hits(self, data: bytes) -> tuple[Hits, bytes]:
+        """:meth:`hits`, and the same packed for the versions that follow (see
+        :meth:`delta_hits`)."""
         ids = self._ids
         scale = self._scale
         packed: list[int] = []
@@ -290,34 +287,58 @@ class HyperscanPrefilter:
         def on_match(expr_id: int, _from: int, to: int, _flags: int, _ctx: object) -> None:
             packed.append(to * scale + ids[expr_id] + _ID_BIAS)
 
-        if base_hits is None or copies is None or self._delta is None:
-            if data:
-                self._db.scan(data, match_event_handler=on_match, scratch=self._scratch)
-        else:
-            delta = self._delta
-            before, after = self.width + 1, 2
-            view = memoryview(data)
-            packed.extend(array("q", delta.carry(base_hits, copies, before, after, scale)))
-            windows, ranges = delta.fresh(copies, len(data), before, after, _JOIN_WINDOWS)
+        if data:
+            self._db.scan(data, match_event_handler=on_match, scratch=self._scratch)
+        return self._unpack(packed)
+
+    def delta_hits(
+        self, fresh: tuple[bytes, bytes, bytes], base_hits: bytes, copies: bytes
+    ) -> tuple[Hits, bytes]:
+        """A version's hits, from its delta base's.
+
+        ``base_hits`` are the base's packed hits (from :meth:`packed_hits` or this method);
+        ``copies`` the runs the version copied from its base, and ``fresh`` what must be
+        scanned again, as ``nhiscan._packdelta.partial`` gives them: the windows (int64
+        pairs), the stretches of match ends in them that may differ from the base's (int64
+        pairs), and the windows' bytes one after the other. The base's hits deep inside copied
+        runs are carried over; the windows are scanned in one call. Identical to a whole scan:
+        a match ending in a stretch lies inside its window with its :attr:`margins`, so what
+        the window is joined to does not change it (and a window at the blob's start or end
+        is the first or the last).
+        """
+        windows, ranges, joined = fresh
+        ids = self._ids
+        scale = self._scale
+        assert self._delta is not None
+        before, after = self.margins
+        packed = list(array("q", self._delta.carry(base_hits, copies, before, after, scale)))
+        found: list[int] = []
+
+        def on_match(expr_id: int, _from: int, to: int, _flags: int, _ctx: object) -> None:
+            found.append(to * scale + ids[expr_id] + _ID_BIAS)
+
+        if joined:
+            self._db.scan(joined, match_event_handler=on_match, scratch=self._scratch)
+        if found:
             wins = array("q", windows)
-            found: list[int] = []
-            offset = 0
+            starts = [0]  # where each window starts in ``joined``
+            for i in range(0, len(wins) - 2, 2):
+                starts.append(starts[-1] + wins[i + 1] - wins[i])
+            bounds = array("q", ranges)
+            los = bounds[0::2]
+            for h in found:
+                at, idx = divmod(h, scale)
+                k = bisect_right(starts, at - 1) - 1  # the window holding the match's last byte
+                end = wins[2 * k] + at - starts[k]
+                j = bisect_right(los, end) - 1
+                if j >= 0 and end <= bounds[2 * j + 1]:
+                    packed.append(end * scale + idx)
+        return self._unpack(packed)
 
-            def on_window(expr_id: int, _from: int, to: int, _flags: int, _ctx: object) -> None:
-                found.append((to + offset) * scale + ids[expr_id] + _ID_BIAS)
-
-            for i in range(0, len(wins), 2):
-                offset = wins[i]
-                self._db.scan(view[offset : wins[i + 1]], match_event_handler=on_window, scratch=self._scratch)
-            if found:
-                # Keep the ends in the fresh ranges (merged windows also saw copied stretches,
-                # whose hits came with the base's).
-                bounds = array("q", ranges)
-                los = bounds[0::2]
-                for h in found:
-                    k = bisect_right(los, h // scale) - 1
-                    if k >= 0 and h // scale <= bounds[2 * k + 1]:
-                        packed.append(h)
+    def _unpack(self, packed: list[int]) -> tuple[Hits, bytes]:
+        if not packed:
+            return {}, b""
+        scale = self._scale
         packed.sort()
         out: Hits = {}
         for h in packed:

@@ -14,7 +14,8 @@ _BOMS: tuple[tuple[bytes, str], ...] = (
     (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
 
-_BOM_FIRST_BYTES = frozenset(bom[0] for bom, _ in _BOMS)
+BOM_FIRST_BYTES = frozenset(bom[0] for bom, _ in _BOMS)
+"""Bytes a byte-order mark starts with: data starting otherwise is scanned as it is (if not binary)."""
 SNIFF_BYTES = 8192
 
 
@@ -25,7 +26,7 @@ def normalize(data: bytes) -> bytes | None:
     BOM is dropped. Anything else is scanned as raw bytes; a NUL byte in the first 8 KB
     marks it binary.
     """
-    if not data or data[0] not in _BOM_FIRST_BYTES:  # (most files: no BOM to look for)
+    if not data or data[0] not in BOM_FIRST_BYTES:  # (most files: no BOM to look for)
         return None if is_binary(data) else data
     for bom, encoding in _BOMS:
         if data.startswith(bom):

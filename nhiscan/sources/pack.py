@@ -5,9 +5,11 @@ writes every byte into a pipe for Python to read back, on its own core; reading 
 in the scanning process instead costs less CPU than the pipe alone (measured in
 benchmarks/README.md) and frees the second core for a second scanning process. zlib does the
 inflating (Intel's ISA-L through the ``isal`` package where it is installed: the same bytes,
-two to three times as fast); deltas are applied by the small C module ``nhiscan._packdelta``, which also tells
-which bytes of each blob were copied from its delta base (the rest is what that version
-added).
+two to three times as fast); deltas are applied by the small C module ``nhiscan._packdelta``.
+A history sweep asks for most blobs with :meth:`ObjectStore.blob_or_delta`, which leaves a
+delta unbuilt (its base built): the module can tell, from the delta alone, which bytes the
+blob copied from its base and gather the rest, and a blob without anything to confirm is then
+never built.
 
 This reader is an accelerator, never the authority: anything it does not handle or cannot
 read (an object it cannot find, a pack index it does not know, damaged data, an object over
@@ -53,28 +55,36 @@ K = TypeVar("K")
 
 
 class ByteLru(Generic[K]):
-    """``bytes`` values kept most recently used first, up to ``cap`` bytes in all (each entry
-    counting ``overhead`` bytes more); a value over a quarter of ``cap`` is not kept."""
+    """Values kept most recently used first, up to ``cap`` bytes in all (each counting the
+    size it was put with, ``len(value)`` by default, plus ``overhead`` bytes more); a value
+    over a quarter of ``cap`` is not kept. Putting a key again replaces its value."""
 
     def __init__(self, cap: int, overhead: int = 0) -> None:
-        self._items: OrderedDict[K, bytes] = OrderedDict()
+        self._items: OrderedDict[K, tuple[Any, int]] = OrderedDict()
         self._size = 0
         self._cap = cap
         self._overhead = overhead
 
-    def get(self, key: K) -> bytes | None:
-        value = self._items.get(key)
-        if value is not None:
-            self._items.move_to_end(key)
-        return value
+    def get(self, key: K) -> Any:
+        item = self._items.get(key)
+        if item is None:
+            return None
+        self._items.move_to_end(key)
+        return item[0]
 
-    def put(self, key: K, value: bytes) -> None:
-        if len(value) > self._cap // 4 or key in self._items:
+    def put(self, key: K, value: Any, size: int | None = None) -> None:
+        if size is None:
+            size = len(value)
+        if size > self._cap // 4:
             return
-        self._items[key] = value
-        self._size += len(value) + self._overhead
+        size += self._overhead
+        old = self._items.pop(key, None)
+        if old is not None:
+            self._size -= old[1]
+        self._items[key] = (value, size)
+        self._size += size
         while self._size > self._cap:
-            self._size -= len(self._items.popitem(last=False)[1]) + self._overhead
+            self._size -= self._items.popitem(last=False)[1][1]
 
     def clear(self) -> None:
         self._items.clear()
@@ -86,17 +96,30 @@ class _Damaged(Exception):
 
 
 class Blob(NamedTuple):
-    """A blob's bytes, and (for a delta) which of them it copied from its base (a named tuple:
-    one is made for every blob of a history)."""
+    """A blob's bytes (a named tuple: one is made for every blob of a history)."""
 
     data: bytes
     key: _Key | None = None
     """Where the blob sits in a pack (None for a loose object)."""
-    base: _Key | None = None
-    """The delta base's place, when the blob is a delta in a pack."""
-    copies: bytes | None = None
-    """Native int64 triples (target start, target end, base start) of the bytes copied from
-    ``base``; every other byte was inserted by the delta."""
+
+
+class Delta(NamedTuple):
+    """A blob in a pack left as its delta against ``base`` (its base's bytes, at ``base_key``):
+    what :meth:`ObjectStore.build` builds, and what a scan that needs only part of the blob
+    can read without building it (``nhiscan._packdelta.partial``)."""
+
+    key: _Key
+    base_key: _Key
+    base: bytes
+    delta: bytes
+
+
+class _Recipe(NamedTuple):
+    """A delta kept in the cache in place of the object it builds (built when it is needed as
+    another delta's base)."""
+
+    base_key: _Key
+    delta: bytes
 
 
 class _Pack:
@@ -317,6 +340,14 @@ class ObjectStore:
         Never raises for what it reads: this reader is not the authority on a damaged or
         strange object store, git is (it reports such blobs unreadable, or reads them).
         """
+        found = self.blob_or_delta(oid, build=True)
+        assert not isinstance(found, Delta)
+        return found
+
+    def blob_or_delta(self, oid: str, *, build: bool = False) -> Blob | Delta | None:
+        """Like :meth:`blob`, but a blob stored as a delta is left unbuilt (its base is built):
+        most versions of a file are scanned only where they differ from the version before,
+        and then never needed whole."""
         try:
             name = bytes.fromhex(oid)
             if len(name) != self._hash_len:
@@ -325,9 +356,18 @@ class ObjectStore:
             if key is None:
                 data = self._loose(oid)
                 return Blob(data) if data is not None else None
-            return self._blob_at(key)
+            return self._blob_at(key, build)
         except Exception:  # noqa: BLE001 - anything at all: ask git
             return None
+
+    def build(self, delta: Delta) -> Blob | None:
+        """The blob a :class:`Delta` describes (None if git should be asked instead)."""
+        try:
+            data, _ = self._delta.apply(delta.base, delta.delta, MAX_OBJECT)
+        except Exception:  # noqa: BLE001 - a malformed delta: ask git
+            return None
+        self._cache.put(delta.key, data)
+        return Blob(data, delta.key)
 
     def _loose(self, oid: str) -> bytes | None:
         """A loose object's bytes: inflated no further than its header's size allows."""
@@ -353,45 +393,48 @@ class ObjectStore:
         return None
 
     # -- packed objects --------------------------------------------------------------------
-    def _blob_at(self, key: _Key) -> Blob:
-        """The blob at ``key``: its delta chain is walked down to a cached or whole object
-        (no recursion: chains may be thousands deep), then applied upwards."""
+    def _blob_at(self, key: _Key, build: bool) -> Blob | Delta:
+        """The blob at ``key`` (unless ``build``, a delta is returned as its :class:`Delta`).
+        Its delta chain is walked down to a built object, cached or whole (no recursion:
+        chains may be thousands deep), then applied upwards."""
         chain: list[tuple[_Key, bytes, _Key]] = []  # (object, its delta data, its base)
         at = key
         while True:
             cached = self._cache.get(at)
-            if cached is not None:
+            if isinstance(cached, bytes):
                 data = cached
                 break
-            pack_no, offset = at
-            typ, base, payload = self._packs[pack_no].read(offset)
-            if typ == _OFS_DELTA:
-                assert isinstance(base, int)
-                chain.append((at, payload, (pack_no, base)))
-            elif typ == _REF_DELTA:
-                assert isinstance(base, bytes)
-                where = self._locate(base)
-                if where is None:
-                    raise _Damaged("delta base not in any pack")
-                chain.append((at, payload, where))
+            if cached is not None:  # a _Recipe
+                chain.append((at, cached.delta, cached.base_key))
             else:
-                if typ != _BLOB:  # (a delta has its base's type)
-                    raise _Damaged("not a blob")
-                data = payload
-                if chain:  # a delta base: keep it for the deltas that follow
-                    self._cache.put(at, data)
-                break
+                pack_no, offset = at
+                typ, base, payload = self._packs[pack_no].read(offset)
+                if typ == _OFS_DELTA:
+                    assert isinstance(base, int)
+                    chain.append((at, payload, (pack_no, base)))
+                elif typ == _REF_DELTA:
+                    assert isinstance(base, bytes)
+                    where = self._locate(base)
+                    if where is None:
+                        raise _Damaged("delta base not in any pack")
+                    chain.append((at, payload, where))
+                else:
+                    if typ != _BLOB:  # (a delta has its base's type)
+                        raise _Damaged("not a blob")
+                    data = payload
+                    self._cache.put(at, data)  # (a whole blob, or a delta base)
+                    break
             if len(chain) > 10_000:
                 raise _Damaged("delta chain too deep")
             at = chain[-1][2]
-        copies = None
-        base_key = None
-        for obj, payload, base_at in reversed(chain):
-            data, copies = self._delta.apply(data, payload, MAX_OBJECT)
-            base_key = base_at
+        top = None if build or not chain else chain.pop(0)
+        for obj, payload, _ in reversed(chain):
+            data, _copies = self._delta.apply(data, payload, MAX_OBJECT)
             self._cache.put(obj, data)
-        self._cache.put(key, data)  # (a whole blob may be a base too)
-        return Blob(data, key, base_key, copies)
+        if top is None:
+            return Blob(data, key)
+        self._cache.put(key, _Recipe(top[2], top[1]), len(top[1]))
+        return Delta(key, top[2], data, top[1])
 
 
 def _object_dirs(objects_dir: Path) -> list[Path]:
