@@ -280,15 +280,24 @@ def _worker_scan(root: str, slot: int, chunk: list[tuple[str, int]]) -> SweepRes
     return scan_blobs(_WORKER, root, chunk, progress)
 
 
+_BLOB_COST = 256 * 1024
+"""What a blob costs a sweep beyond its bytes, in bytes: reading its header, placing and
+remembering its hits, Python around it. Measured on SQLAlchemy's 10 and 50 releases, whose
+runs of equal bytes took 15-25% longer for the one with more, smaller blobs (most of a
+history's versions cost far less than their size: deltas are scanned where they changed)."""
+
+
 def even_runs(blobs: list[tuple[str, int]], n: int) -> list[list[tuple[str, int]]]:
-    """At most ``n`` contiguous runs of about equal bytes (a blob goes to the run its middle
-    byte falls in, so one large blob never starves the runs after it)."""
-    total = sum(size for _, size in blobs) or 1
+    """At most ``n`` contiguous runs of about equal cost (a blob's bytes plus
+    :data:`_BLOB_COST`; it goes to the run its middle falls in, so one large blob never starves
+    the runs after it)."""
+    total = sum(size for _, size in blobs) + _BLOB_COST * len(blobs)
     runs: list[list[tuple[str, int]]] = [[] for _ in range(n)]
     before = 0
     for blob in blobs:
-        runs[min(n - 1, (before + blob[1] // 2) * n // total)].append(blob)
-        before += blob[1]
+        cost = blob[1] + _BLOB_COST
+        runs[min(n - 1, (before + cost // 2) * n // total)].append(blob)
+        before += cost
     return [r for r in runs if r]
 
 

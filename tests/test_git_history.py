@@ -350,6 +350,7 @@ def test_parallel_sweep_reads_one_contiguous_run_per_process_and_shows_progress(
 
 
 def test_even_runs_are_contiguous_balanced_and_never_more_than_asked() -> None:
+    import nhiscan.history as history
     from nhiscan.history import even_runs
 
     blobs = [(f"b{i}", size) for i, size in enumerate([100, 5, 5, 5, 5, 5, 5, 0, 30, 0])]
@@ -357,9 +358,14 @@ def test_even_runs_are_contiguous_balanced_and_never_more_than_asked() -> None:
         runs = even_runs(blobs, n)
         assert [b for r in runs for b in r] == blobs  # contiguous, in order, nothing lost
         assert 1 <= len(runs) <= n
-    assert [len(r) for r in even_runs([("a", 10), ("b", 10), ("e69de29", 0)], 2)] == [1, 2]
     assert len(even_runs([(f"b{i}", 1) for i in range(100)], 4)) == 4
-    assert even_runs([("a", 0), ("b", 0)], 2) == [[("a", 0), ("b", 0)]]
+    assert even_runs([("a", 0), ("b", 0)], 2) == [[("a", 0)], [("b", 0)]]
+    # A blob costs its bytes and a share of its own: one large blob balances many small ones.
+    big = history._BLOB_COST * 9
+    runs = even_runs([("big", big)] + [(f"s{i}", 1000) for i in range(10)], 2)
+    assert [len(r) for r in runs] == [1, 10]
+    runs = even_runs([("big", big)] + [(f"s{i}", 1000) for i in range(30)], 2)
+    assert [len(r) for r in runs] == [11, 20]
 
 
 def test_an_error_in_one_worker_stops_the_others_at_their_next_blob(
