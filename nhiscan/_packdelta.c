@@ -29,9 +29,15 @@
  *       the base's match ends (native int64 ``end * scale + id``, sorted) that lie deep enough
  *       inside a copied run to be the target's too, moved to the target's offsets, in order.
  *
- *   find(names, hash_len, lo, hi, oid) -> index or -1
+ *   find(names, off32, off64, hash_len, lo, hi, oid) -> offset or -1
  *       binary search of ``oid`` among the sorted object names of a pack index, entries
- *       lo..hi-1 (the index's fan-out table gives the range).
+ *       lo..hi-1 (the index's fan-out table gives the range), and its offset in the pack
+ *       from the index's tables of 32-bit and 64-bit offsets.
+ *
+ *   header(raw, offset, hash_len) -> (type, size, base, start)
+ *       the header of the pack object whose first bytes ``raw`` were read at ``offset``: its
+ *       type, its size, its delta base (an offset for an offset delta, an object name for a
+ *       reference delta, else None), and where its compressed data starts in ``raw``.
  *
  * A malformed delta, or arguments these functions were not meant to get, raise ValueError;
  * nothing is read or written outside the buffers.
@@ -522,19 +528,19 @@ done:
 
 static PyObject *find(PyObject *self, PyObject *args)
 {
-    Py_buffer names, oid;
+    Py_buffer names, off32, off64, oid;
     Py_ssize_t hash_len, lo, hi;
     (void)self;
-    if (!PyArg_ParseTuple(args, "y*nnny*:find", &names, &hash_len, &lo, &hi, &oid))
+    if (!PyArg_ParseTuple(args, "y*y*y*nnny*:find", &names, &off32, &off64, &hash_len, &lo, &hi, &oid))
         return NULL;
-    Py_ssize_t found = -1;
-    if (hash_len <= 0 || oid.len != hash_len || lo < 0 || hi < lo || hi > names.len / hash_len) {
-        PyBuffer_Release(&names);
-        PyBuffer_Release(&oid);
+    PyObject *result = NULL;
+    if (hash_len <= 0 || oid.len != hash_len || lo < 0 || hi < lo || hi > names.len / hash_len ||
+        off32.len / 4 < names.len / hash_len) {
         PyErr_SetString(PyExc_ValueError, "find: bad range or object name length");
-        return NULL;
+        goto done;
     }
     const unsigned char *base = (const unsigned char *)names.buf;
+    Py_ssize_t found = -1;
     while (lo < hi) {
         Py_ssize_t mid = lo + (hi - lo) / 2;
         int c = memcmp(base + mid * hash_len, oid.buf, (size_t)hash_len);
@@ -547,9 +553,103 @@ static PyObject *find(PyObject *self, PyObject *args)
         else
             hi = mid;
     }
+    if (found < 0) {
+        result = PyLong_FromLong(-1);
+        goto done;
+    }
+    /* Offsets are big-endian; one with the top bit set indexes the table of 64-bit ones. */
+    const unsigned char *o = (const unsigned char *)off32.buf + 4 * found;
+    uint64_t off = ((uint64_t)o[0] << 24) | ((uint64_t)o[1] << 16) | ((uint64_t)o[2] << 8) | o[3];
+    if (off & 0x80000000u) {
+        uint64_t k = off & 0x7fffffffu;
+        if ((Py_ssize_t)(8 * k + 8) > off64.len) {
+            PyErr_SetString(PyExc_ValueError, "find: 64-bit offset outside the index");
+            goto done;
+        }
+        const unsigned char *q = (const unsigned char *)off64.buf + 8 * k;
+        off = 0;
+        for (int i = 0; i < 8; i++)
+            off = (off << 8) | q[i];
+    }
+    result = PyLong_FromUnsignedLongLong(off);
+done:
     PyBuffer_Release(&names);
+    PyBuffer_Release(&off32);
+    PyBuffer_Release(&off64);
     PyBuffer_Release(&oid);
-    return PyLong_FromSsize_t(found);
+    return result;
+}
+
+/* header(raw, offset, hash_len) -> (type, size, base, start): a pack object's header read from
+ * ``raw`` (bytes read at ``offset``); base is the delta base's offset (type 6), its object
+ * name (type 7) or None; start is where the compressed data begins in raw. */
+static PyObject *header(PyObject *self, PyObject *args)
+{
+    Py_buffer raw;
+    Py_ssize_t offset, hash_len;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "y*nn:header", &raw, &offset, &hash_len))
+        return NULL;
+    const unsigned char *p = (const unsigned char *)raw.buf, *end = p + raw.len;
+    PyObject *result = NULL;
+    const char *err = "short read";
+    if (p >= end)
+        goto fail;
+    unsigned char c = *p++;
+    const int type = (c >> 4) & 7;
+    uint64_t size = c & 15;
+    int shift = 4;
+    while (c & 0x80) {
+        if (p >= end)
+            goto fail;
+        if (shift > 57) {
+            err = "object size too large";
+            goto fail;
+        }
+        c = *p++;
+        size |= (uint64_t)(c & 0x7f) << shift;
+        shift += 7;
+    }
+    if (type == 0 || type == 5) {
+        err = "unknown object type";
+        goto fail;
+    }
+    if (type == 6) {
+        if (p >= end)
+            goto fail;
+        c = *p++;
+        uint64_t rel = c & 0x7f;
+        while (c & 0x80) {
+            if (p >= end)
+                goto fail;
+            if (rel >> 56) {
+                err = "delta base outside the pack";
+                goto fail;
+            }
+            c = *p++;
+            rel = ((rel + 1) << 7) | (c & 0x7f);
+        }
+        if (rel == 0 || rel > (uint64_t)offset) {
+            err = "delta base outside the pack";
+            goto fail;
+        }
+        result = Py_BuildValue("(iKKn)", type, (unsigned long long)size,
+                               (unsigned long long)((uint64_t)offset - rel), (Py_ssize_t)(p - (const unsigned char *)raw.buf));
+    } else if (type == 7) {
+        if (hash_len <= 0 || end - p < hash_len)
+            goto fail;
+        result = Py_BuildValue("(iKy#n)", type, (unsigned long long)size, (const char *)p, hash_len,
+                               (Py_ssize_t)(p + hash_len - (const unsigned char *)raw.buf));
+    } else {
+        result = Py_BuildValue("(iKOn)", type, (unsigned long long)size, Py_None,
+                               (Py_ssize_t)(p - (const unsigned char *)raw.buf));
+    }
+    PyBuffer_Release(&raw);
+    return result;
+fail:
+    PyBuffer_Release(&raw);
+    PyErr_Format(PyExc_ValueError, "malformed pack object: %s", err);
+    return NULL;
 }
 
 static PyMethodDef methods[] = {
@@ -563,7 +663,11 @@ static PyMethodDef methods[] = {
      "carry(hits, copies, before, after, scale) -> the base's hits safely inside copied runs, "
      "moved to the target."},
     {"find", find, METH_VARARGS,
-     "find(names, hash_len, lo, hi, oid) -> index of oid among sorted names, or -1."},
+     "find(names, off32, off64, hash_len, lo, hi, oid) -> offset in the pack of oid (among "
+     "names lo..hi-1), or -1."},
+    {"header", header, METH_VARARGS,
+     "header(raw, offset, hash_len) -> (type, size, base, start) of the pack object read at "
+     "offset."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -576,7 +680,7 @@ PyMODINIT_FUNC PyInit__packdelta(void)
 {
     PyObject *m = PyModule_Create(&module);
     /* Bumped whenever a function's arguments or results change (nhiscan/engine/native.py). */
-    if (m && PyModule_AddIntConstant(m, "API_VERSION", 3) < 0) {
+    if (m && PyModule_AddIntConstant(m, "API_VERSION", 4) < 0) {
         Py_DECREF(m);
         return NULL;
     }

@@ -18,7 +18,7 @@ from array import array
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from nhiscan.rules import load_rules
@@ -204,6 +204,102 @@ def test_a_target_over_the_limit_is_refused_before_it_is_built() -> None:
     huge = _varint(100) + _varint(1 << 62) + b"\x91\x00\x64"
     with pytest.raises(ValueError, match="larger than the limit"):
         _packdelta.apply(base, huge, LIMIT)
+
+
+def encode_header(typ: int, size: int, base: int | bytes | None, offset: int) -> bytes:
+    """A pack object's header as git writes it (pack-format.txt)."""
+    out = bytearray()
+    c = (typ << 4) | (size & 15)
+    size >>= 4
+    while size:
+        out.append(c | 0x80)
+        c = size & 0x7F
+        size >>= 7
+    out.append(c)
+    if isinstance(base, int):  # offset delta: the distance back, in git's +1 encoding
+        rel = offset - base
+        enc = [rel & 0x7F]
+        rel >>= 7
+        while rel:
+            rel -= 1
+            enc.append(0x80 | (rel & 0x7F))
+            rel >>= 7
+        out += bytes(reversed(enc))
+    elif isinstance(base, bytes):
+        out += base
+    return bytes(out)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from([1, 2, 3, 4, 6, 7]), st.integers(0, 1 << 40), st.integers(1, 1 << 40),
+    st.data(), st.binary(max_size=8),
+)
+def test_object_headers_are_read_as_git_writes_them(typ: int, size: int, offset: int, data, rest: bytes) -> None:  # type: ignore[no-untyped-def]
+    base: int | bytes | None = None
+    if typ == 6:
+        base = data.draw(st.integers(0, offset - 1))
+    elif typ == 7:
+        base = data.draw(st.binary(min_size=20, max_size=20))
+    raw = encode_header(typ, size, base, offset)
+    assert _packdelta.header(raw + rest, offset, 20) == (typ, size, base, len(raw))
+    for cut in range(len(raw)):  # a header cut short is refused, never read past
+        with pytest.raises(ValueError, match="malformed pack object"):
+            _packdelta.header(raw[:cut], offset, 20)
+
+
+def reference_header(raw: bytes, offset: int, hash_len: int) -> tuple[int, int, int | bytes | None, int]:
+    """pack-format.txt, read the plain way (ValueError where the C reader refuses)."""
+    try:
+        c = raw[0]
+        typ, size, shift, p = (c >> 4) & 7, c & 15, 4, 1
+        while c & 0x80:
+            if shift > 57 and p < len(raw):  # (sizes past 64 bits)
+                raise ValueError
+            c = raw[p]
+            p += 1
+            size |= (c & 0x7F) << shift
+            shift += 7
+        if typ in (0, 5):
+            raise ValueError
+        base: int | bytes | None = None
+        if typ == 6:
+            c = raw[p]
+            p += 1
+            rel = c & 0x7F
+            while c & 0x80:
+                c = raw[p]
+                p += 1
+                rel = ((rel + 1) << 7) | (c & 0x7F)
+            if rel <= 0 or rel > offset:
+                raise ValueError
+            base = offset - rel
+        elif typ == 7:
+            base = raw[p : p + hash_len]
+            if len(base) != hash_len:
+                raise ValueError
+            p += hash_len
+    except IndexError:
+        raise ValueError from None
+    return typ, size, base, p
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.binary(max_size=24), st.integers(0, 1 << 40))
+@example(b"\x9f" + b"\xff" * 7 + b"\x01", 10)  # a size of 54 bits
+@example(b"\x9f" + b"\xff" * 8 + b"\x01", 10)  # 61 bits and more: refused
+@example(b"\x60" + b"\xff" * 9 + b"\x01", 1 << 40)  # a delta base past any offset
+@example(b"\x90\x00", 5)  # a size written longer than it needs
+def test_any_bytes_are_read_as_the_reference_reads_them(raw: bytes, offset: int) -> None:
+    try:
+        want: tuple[int, int, int | bytes | None, int] | None = reference_header(raw, offset, 20)
+    except ValueError:
+        want = None
+    if want is None:
+        with pytest.raises(ValueError, match="malformed pack object"):
+            _packdelta.header(raw, offset, 20)
+    else:
+        assert _packdelta.header(raw, offset, 20) == want
 
 
 @pytest.mark.parametrize(

@@ -166,6 +166,10 @@ class HyperscanPrefilter:
             assert cache_file is not None
             mark_used(cache_file)
         self._scale = max(self._ids, default=0) + _ID_BIAS + 1
+        self.margins = (self.width + 1, 2)
+        """(before, after): a match ending at offset p depends only on the bytes from
+        ``p - before`` to ``p + after`` (the widest match and one byte more before it, for
+        \\b and ^; two bytes after it, for $ before a final newline)."""
         self._scratch = hyperscan.Scratch(self._db)
         from nhiscan.engine.native import delta_module
 
@@ -270,13 +274,6 @@ class HyperscanPrefilter:
             lst.sort()
         return out
 
-    @property
-    def margins(self) -> tuple[int, int]:
-        """(before, after): a match ending at offset p depends only on the bytes from
-        ``p - before`` to ``p + after`` (the widest match and one byte more before it, for
-        \\b and ^; two bytes after it, for $ before a final newline)."""
-        return self.width + 1, 2
-
     def packed_hits(self, data: bytes) -> tuple[Hits, bytes]:
         """:meth:`hits`, and the same packed for the versions that follow (see
         :meth:`delta_hits`)."""
@@ -311,7 +308,7 @@ class HyperscanPrefilter:
         scale = self._scale
         assert self._delta is not None
         before, after = self.margins
-        packed = list(array("q", self._delta.carry(base_hits, copies, before, after, scale)))
+        packed = list(array("q", self._delta.carry(base_hits, copies, before, after, scale))) if base_hits else []
         found: list[int] = []
 
         def on_match(expr_id: int, _from: int, to: int, _flags: int, _ctx: object) -> None:

@@ -32,7 +32,6 @@ from nhiscan.engine.native import delta_module
 
 _IDX_V2 = b"\xfftOc\x00\x00\x00\x02"
 _BLOB, _OFS_DELTA, _REF_DELTA = 3, 6, 7
-_KNOWN_TYPES = frozenset({1, 2, 3, 4, _OFS_DELTA, _REF_DELTA})
 
 CACHE_BYTES = 96 * 1024 * 1024
 """Objects kept, most recently used first, for the deltas that follow them (git's
@@ -178,20 +177,17 @@ class _Pack:
         """The offset of ``oid`` in this pack, or None."""
         first = oid[0]
         lo = self.fanout[first - 1] if first else 0
-        i = self._delta.find(self.names, self.hash_len, lo, self.fanout[first], oid)
-        if i < 0:
+        off: int = self._delta.find(self.names, self._off32, self._off64, self.hash_len, lo, self.fanout[first], oid)
+        if off < 0:
             return None
-        (off,) = struct.unpack_from(">I", self._off32, 4 * i)
-        if off & 0x80000000:
-            (off,) = struct.unpack_from(">Q", self._off64, 8 * (off & 0x7FFFFFFF))
         if off < 12 or off >= self.size - self.hash_len:
             raise _Damaged("object offset outside the pack")
-        return int(off)
+        return off
 
     def read(self, offset: int) -> tuple[int, int | bytes | None, bytes]:
         """(type, delta base: an offset or an object name, inflated data)."""
         raw = os.pread(self._fd, _FIRST_READ, offset)
-        typ, size, base, p = self._header(raw, offset)
+        typ, size, base, p = self._delta.header(raw, offset, self.hash_len)
         if size > MAX_OBJECT:
             raise _Damaged("object over the size limit")
         if size <= _ONE_SHOT:
@@ -239,41 +235,6 @@ class _Pack:
         if got != size:
             raise _Damaged("object shorter than its header says")
         return parts[0] if len(parts) == 1 else b"".join(parts)
-
-    def _header(self, raw: bytes, offset: int) -> tuple[int, int, int | bytes | None, int]:
-        """(type, size, delta base, where the compressed data starts) of an object's header."""
-        if not raw:
-            raise _Damaged("short read")
-        c = raw[0]
-        typ = (c >> 4) & 7
-        size = c & 15
-        shift = 4
-        p = 1
-        while c & 0x80:
-            c = raw[p]
-            p += 1
-            size |= (c & 0x7F) << shift
-            shift += 7
-        if typ not in _KNOWN_TYPES:
-            raise _Damaged("unknown object type")
-        base: int | bytes | None = None
-        if typ == _OFS_DELTA:
-            c = raw[p]
-            p += 1
-            rel = c & 0x7F
-            while c & 0x80:
-                c = raw[p]
-                p += 1
-                rel = ((rel + 1) << 7) | (c & 0x7F)
-            if rel <= 0 or rel > offset:
-                raise _Damaged("delta base outside the pack")
-            base = offset - rel
-        elif typ == _REF_DELTA:
-            base = raw[p : p + self.hash_len]
-            if len(base) != self.hash_len:
-                raise _Damaged("short read")
-            p += self.hash_len
-        return typ, size, base, p
 
 
 def _zlib_module() -> Any:
