@@ -40,6 +40,7 @@ from nhiscan.sources.pack import MAX_OBJECT, Blob, ByteLru, Delta, open_store
 from nhiscan.sources.git import (
     BlobTooLarge,
     CatFile,
+    CommitWalk,
     FileChange,
     HistoryMap,
     RepoInfo,
@@ -94,6 +95,7 @@ def scan_blobs(
     root: str,
     chunk: list[tuple[str, int]],
     progress: Callable[[int], None] | None = None,
+    on_finding: Callable[[], None] | None = None,
 ) -> SweepResult:
     """Scan ``chunk`` (object id, size): read from the pack files by :mod:`nhiscan.sources.pack`
     where it can, the rest through one ``git cat-file`` stream.
@@ -104,7 +106,8 @@ def scan_blobs(
     benchmarks/README.md). A blob whose bytes from the packs are not the size git listed for
     it is read through git too.
     ``progress`` is called with the bytes of each blob before it is scanned; it may raise
-    :class:`StopScan` to end the run early.
+    :class:`StopScan` to end the run early. ``on_finding`` is called when the first blob with
+    something to report is found.
     """
     res = SweepResult()
 
@@ -128,6 +131,8 @@ def scan_blobs(
         res.timeouts += outcome.timeouts
         res.warnings.extend(outcome.warnings)
         if outcome.matches:
+            if on_finding is not None and not res.found:
+                on_finding()
             res.found[oid] = (len(data), outcome.matches)
 
     # Straight from the pack files where this reader can; what it cannot read comes from git.
@@ -145,20 +150,23 @@ def scan_blobs(
                     elif seen.size != size:
                         from_git.append((oid, size))
                         continue
-                    else:
+                    elif seen.binary or not seen.hits:  # most versions: never built
                         if progress is not None:
                             progress(size)
                         if seen.binary:
                             res.binary += 1
-                        elif not seen.hits:  # most versions: nothing to confirm, never built
+                        else:
                             res.scanned += 1
                             res.bytes += size
+                        continue
+                    else:  # something to confirm
+                        built = store.build(found)
+                        if built is None:  # (partial() read the delta: unlikely)
+                            from_git.append((oid, size))
                         else:
-                            built = store.build(found)
-                            if built is None:
-                                res.unreadable.append(oid)  # (cannot happen: partial read it)
-                            else:
-                                scan_one(oid, built.data, seen.hits_for)
+                            if progress is not None:
+                                progress(size)
+                            scan_one(oid, built.data, seen.hits_for)
                         continue
                 if found is None or len(found.data) != size:
                     from_git.append((oid, size))
@@ -261,12 +269,13 @@ class _DeltaHits:
 _WORKER: Scanner | None = None
 _DONE: Any = None  # RawArray of bytes read, one slot per run
 _STOP: Any = None  # RawValue set by the parent to stop every run
+_FOUND: Any = None  # RawValue set by a run that found something to report
 
 
-def _init_worker(ruleset: RuleSet, options: EngineOptions, done: Any, stop: Any) -> None:
-    global _WORKER, _DONE, _STOP
+def _init_worker(ruleset: RuleSet, options: EngineOptions, done: Any, stop: Any, found: Any) -> None:
+    global _WORKER, _DONE, _STOP, _FOUND
     _WORKER = build_scanner(ruleset, options)
-    _DONE, _STOP = done, stop
+    _DONE, _STOP, _FOUND = done, stop, found
 
 
 def _worker_scan(root: str, slot: int, chunk: list[tuple[str, int]]) -> SweepResult:
@@ -277,7 +286,10 @@ def _worker_scan(root: str, slot: int, chunk: list[tuple[str, int]]) -> SweepRes
             raise StopScan
         _DONE[slot] += n
 
-    return scan_blobs(_WORKER, root, chunk, progress)
+    def on_finding() -> None:
+        _FOUND.value = 1
+
+    return scan_blobs(_WORKER, root, chunk, progress, on_finding)
 
 
 _BLOB_COST = 256 * 1024
@@ -362,27 +374,30 @@ def _scan_all(
     options: EngineOptions,
     jobs: int,
     progress: bool,
+    on_finding: Callable[[], None] | None = None,
 ) -> SweepResult:
     """Every blob scanned once: one contiguous run of the pack order per process, each read
-    through its own ``git cat-file`` (no blob content crosses a process boundary)."""
+    from the pack files or through its own ``git cat-file`` (no blob content crosses a process
+    boundary). ``on_finding`` is called once something to report has been found."""
     total = sum(size for _, size in blobs)
     bar = _Progress(progress, total, "scanning history")
     root = str(info.root)
     try:
         if jobs <= 1 or total < _PARALLEL_MIN_BYTES or len(blobs) < 2:
-            return scan_blobs(scanner, root, blobs, bar.advance)
+            return scan_blobs(scanner, root, blobs, bar.advance, on_finding)
         import multiprocessing
         from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 
-        # Runs of about equal bytes, one per process: git's delta-base cache stays warm.
+        # Runs of about equal cost, one per process: the delta bases each needs stay warm.
         runs = even_runs(blobs, jobs)
         if len(runs) == 1:
-            return scan_blobs(scanner, root, runs[0], bar.advance)
+            return scan_blobs(scanner, root, runs[0], bar.advance, on_finding)
         done = multiprocessing.RawArray("q", len(runs))
         stop = multiprocessing.RawValue("b", 0)
+        found = multiprocessing.RawValue("b", 0)
         result = SweepResult()
         pool = ProcessPoolExecutor(
-            max_workers=len(runs), initializer=_init_worker, initargs=(ruleset, options, done, stop)
+            max_workers=len(runs), initializer=_init_worker, initargs=(ruleset, options, done, stop, found)
         )
         try:
             pending = {pool.submit(_worker_scan, root, i, run) for i, run in enumerate(runs)}
@@ -391,6 +406,9 @@ def _scan_all(
                 for fut in finished:
                     result.merge(fut.result())
                 bar.advance(sum(done) - bar.done)
+                if found.value and on_finding is not None:
+                    on_finding()
+                    on_finding = None
         finally:
             # On an error or Ctrl-C the other runs stop at their next blob (their git
             # processes are killed as they unwind) instead of finishing their share.
@@ -468,12 +486,23 @@ def scan_history(
     max_size = config.max_file_size
     to_scan = [(oid, size) for oid, size in listing.blobs if size <= max_size]
     too_large = {oid: size for oid, size in listing.blobs if size > max_size}
-    sweep = _scan_all(
-        info, to_scan, scanner=scanner, ruleset=ruleset, options=options, jobs=jobs, progress=progress
-    )
-    sweep.unreadable.extend(listing.unreadable)
+    # Once something is found, git walks the commits for placing it while the scan goes on.
+    walks: list[CommitWalk] = []
 
-    return finish_history(info, sweep, too_large, builder, started=started)
+    def walk_ahead() -> None:
+        if not walks:
+            walks.append(CommitWalk(info))
+
+    try:
+        sweep = _scan_all(
+            info, to_scan, scanner=scanner, ruleset=ruleset, options=options, jobs=jobs,
+            progress=progress, on_finding=walk_ahead,
+        )
+        sweep.unreadable.extend(listing.unreadable)
+        return finish_history(info, sweep, too_large, builder, started=started, walk=walks[0] if walks else None)
+    finally:
+        for walk in walks:
+            walk.close()
 
 
 def finish_history(
@@ -484,18 +513,20 @@ def finish_history(
     *,
     started: float,
     root: str | None = None,
+    walk: CommitWalk | None = None,
 ) -> ScanReport:
     """After the blobs are scanned: place findings in history (path, introducing commit,
     commit count), name unreadable and oversized blobs, and fill the stats.
 
     Shared by ``scan_history`` and the distributed sweep (which scans blob ranges on a cluster).
     If git cannot map the blobs to commits, the findings are reported by blob id with an error.
+    ``walk`` is that commit walk started ahead.
     """
     interesting = set(sweep.found) | set(sweep.unreadable)
     if interesting:
         interesting |= set(too_large)
     try:
-        where = locate_blobs(info, interesting)
+        where = locate_blobs(info, interesting, walk)
     except GitError as exc:
         # The commit walk failed (a corrupt commit or tree): keep what the blob scan found,
         # named by blob id, and let the error make the exit code 2.

@@ -694,3 +694,67 @@ def test_git_dying_on_most_objects_is_given_up_with_a_warning(
     assert len(report["errors"]) in (12, 13), err  # README.md too, unless read before git's 4th failure
     [warning] = [w for w in err.splitlines() if "git failed on 4 of the objects" in w]
     assert "were not read" in warning and warning.startswith("nhiscan: warning:")
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_the_commit_walk_starts_at_the_first_finding_and_places_it_as_before(
+    repo: GitRepo, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, jobs: int
+) -> None:
+    """git walks the commits for placing findings while the scan goes on, from the first
+    finding; the report is the one placing them afterwards gives, and a clean history starts
+    no walk."""
+    import nhiscan.history as history
+    from nhiscan.sources import git as gitmod
+
+    monkeypatch.setattr(history, "_PARALLEL_MIN_BYTES", 0)
+    for i in range(6):
+        repo.write(f"f{i}.txt", f"line {i}\n" * 300)
+        repo.commit(f"c{i}")
+    rc, clean, _ = run_json(["git", str(repo.path), "--jobs", str(jobs)], capsys)
+    assert rc == 0
+    started: list[int] = []
+    used: list[bool] = []
+    real_init, real_lines = gitmod.CommitWalk.__init__, gitmod.CommitWalk.lines
+
+    def spy_init(self, info):  # type: ignore[no-untyped-def]
+        started.append(1)
+        real_init(self, info)
+
+    def spy_lines(self):  # type: ignore[no-untyped-def]
+        out = real_lines(self)
+        used.append(out is not None)
+        return out
+
+    monkeypatch.setattr(gitmod.CommitWalk, "__init__", spy_init)
+    monkeypatch.setattr(gitmod.CommitWalk, "lines", spy_lines)
+    rc, _, _ = run_json(["git", str(repo.path), "--jobs", str(jobs)], capsys)
+    assert rc == 0 and started == []
+    token = github_token()
+    repo.write("f2.txt", settings(token))
+    sha = repo.commit("secret")
+    repo.write("f3.txt", "more\n")
+    repo.commit("after")
+    rc, ahead, _ = run_json(["git", str(repo.path), "--jobs", str(jobs)], capsys)
+    assert rc == 1 and started == [1] and used == [True]
+    [f] = findings_for(ahead, token)
+    assert (f["path"], f["commit"], f["commits_count"]) == ("f2.txt", sha, 2)
+    monkeypatch.setattr(gitmod.CommitWalk, "lines", lambda self: None)  # git walks afterwards
+    rc, after, _ = run_json(["git", str(repo.path), "--jobs", str(jobs)], capsys)
+    for report in (ahead, after):
+        report["stats"].pop("seconds", None)
+    assert rc == 1 and ahead == after
+
+
+def test_a_commit_walk_git_fails_is_a_git_error_naming_it(repo: GitRepo) -> None:
+    from nhiscan.errors import GitError
+    from nhiscan.sources.git import CommitWalk, open_repo
+
+    repo.write("a.txt", "a\n")
+    sha = repo.commit("a")
+    corrupt_loose_object(repo.path, sha)
+    walk = CommitWalk(open_repo(repo.path))
+    try:
+        with pytest.raises(GitError, match="git log failed"):
+            walk.lines()
+    finally:
+        walk.close()

@@ -34,7 +34,7 @@ from typing import IO, Callable, Generator, Iterable, Iterator, Sequence
 
 from nhiscan.errors import GitError, SourceError
 from nhiscan.model import CommitInfo
-from nhiscan.sources.gitcmd import STORED_OBJECTS, first_line, popen_git, run_git
+from nhiscan.sources.gitcmd import STORED_OBJECTS, first_line, git_argv, popen_git, run_git, safe_env
 
 ZERO_OID_RE = re.compile(rb"^0+$")
 _HEX_RE = re.compile(r"^[0-9a-f]{40}(?:[0-9a-f]{24})?$")
@@ -537,37 +537,78 @@ def parse_raw(line: bytes) -> RawEntry | None:
     return RawEntry(modes=modes, oids=oids, status=status, paths=paths)
 
 
-def locate_blobs(repo: RepoInfo, oids: set[str]) -> HistoryMap:
+_LOCATE_ARGS = [
+    "log",
+    "--all",
+    "--reverse",
+    "--date-order",
+    "--root",
+    "--no-renames",
+    "--diff-merges=first-parent",
+    "--raw",
+    "--no-abbrev",
+    "--no-ext-diff",
+    "--no-textconv",
+    "--no-color",
+    "--no-relative",
+    "--no-show-signature",
+    "-O/dev/null",
+    _COMMIT_FORMAT,
+]
+
+
+class CommitWalk:
+    """The commit walk :func:`locate_blobs` reads, started ahead: git writes it to a temporary
+    file while the sweep is still scanning (on a core the scan leaves idle at times), and
+    :func:`locate_blobs` reads the file. Close it when it is not used."""
+
+    def __init__(self, repo: RepoInfo) -> None:
+        import tempfile
+
+        self._repo = repo
+        self._out = tempfile.TemporaryFile()
+        self._err = tempfile.TemporaryFile()
+        try:
+            self._proc: subprocess.Popen[bytes] | None = subprocess.Popen(
+                git_argv(repo.root, _LOCATE_ARGS), stdin=subprocess.DEVNULL, stdout=self._out,
+                stderr=self._err, env=safe_env(),
+            )
+        except OSError:
+            self._proc = None  # locate_blobs runs git itself, and reports what fails
+
+    def lines(self) -> Iterator[bytes] | None:
+        """The walk's lines once git is done (a GitError if it failed); None if git could not
+        be started here."""
+        if self._proc is None:
+            return None
+        if self._proc.wait() != 0:
+            self._err.seek(0)
+            raise GitError(f"{self._repo.root}: git log failed: {first_line(self._err.read())}")
+        self._out.seek(0)
+        return iter(self._out)
+
+    def close(self) -> None:
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.kill()
+            self._proc.wait()
+        self._out.close()
+        self._err.close()
+
+
+def locate_blobs(repo: RepoInfo, oids: set[str], walk: CommitWalk | None = None) -> HistoryMap:
     """Where the given blobs appear in the history of all refs.
 
-    One ``git log --all --reverse --date-order --raw --diff-merges=first-parent`` pass: each
-    commit's tree is its first parent's tree plus its diff, so tracking only the paths that
-    hold one of ``oids`` reproduces, for every commit, which of those blobs it holds and where.
-    Commits that share the same tracked state share one dict, so counting how many commits
-    hold each (path, blob) costs one increment per commit.
+    One ``git log --all --reverse --date-order --raw --diff-merges=first-parent`` pass (the
+    one ``walk`` started ahead, if given): each commit's tree is its first parent's tree plus
+    its diff, so tracking only the paths that hold one of ``oids`` reproduces, for every
+    commit, which of those blobs it holds and where. Commits that share the same tracked state
+    share one dict, so counting how many commits hold each (path, blob) costs one increment
+    per commit.
     """
     result = HistoryMap()
     if not oids:
         result.commits = count_commits(repo)
         return result
-    args = [
-        "log",
-        "--all",
-        "--reverse",
-        "--date-order",
-        "--root",
-        "--no-renames",
-        "--diff-merges=first-parent",
-        "--raw",
-        "--no-abbrev",
-        "--no-ext-diff",
-        "--no-textconv",
-        "--no-color",
-        "--no-relative",
-        "--no-show-signature",
-        "-O/dev/null",
-        _COMMIT_FORMAT,
-    ]
     wanted_raw = {o.encode() for o in oids}
     empty: dict[bytes, str] = {}
     states: dict[str, dict[bytes, str]] = {}
@@ -588,7 +629,8 @@ def locate_blobs(repo: RepoInfo, oids: set[str]) -> HistoryMap:
         state_objects[id(state)] = state
         state_counts[id(state)] = state_counts.get(id(state), 0) + 1
 
-    for line in _stream_lines(repo.root, args):
+    ahead = walk.lines() if walk is not None else None
+    for line in ahead if ahead is not None else _stream_lines(repo.root, _LOCATE_ARGS):
         if line.startswith(_COMMIT_MARK):
             close_commit()
             sha, parents, commit = _parse_header(line)
