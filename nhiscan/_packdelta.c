@@ -347,11 +347,12 @@ static PyObject *take_all(buf_t *bufs, int n)
 {
     PyObject *result = PyTuple_New(n);
     for (int i = 0; i < n; i++) {
-        PyObject *item = buf_take(&bufs[i]);
-        if (!item || !result) {
-            Py_XDECREF(item);
-            for (int j = i + 1; j < n; j++)
+        PyObject *item = result ? buf_take(&bufs[i]) : NULL;
+        if (!item) {
+            for (int j = i; j < n; j++) {
                 PyMem_Free(bufs[j].items);
+                bufs[j].items = NULL;
+            }
             Py_XDECREF(result);
             return NULL;
         }

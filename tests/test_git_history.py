@@ -745,16 +745,46 @@ def test_the_commit_walk_starts_at_the_first_finding_and_places_it_as_before(
     assert rc == 1 and ahead == after
 
 
-def test_a_commit_walk_git_fails_is_a_git_error_naming_it(repo: GitRepo) -> None:
-    from nhiscan.errors import GitError
-    from nhiscan.sources.git import CommitWalk, open_repo
+def test_a_commit_walk_that_fails_leaves_the_walk_to_locate_blobs(
+    repo: GitRepo, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The walk started ahead is only a head start: when git fails there, or its output cannot
+    be kept (a full disk), git walks again as before (and a real failure is reported as
+    before)."""
+    import errno
 
-    repo.write("a.txt", "a\n")
+    from nhiscan.errors import GitError
+    from nhiscan.sources import git as gitmod
+    from nhiscan.sources.git import CommitWalk, locate_blobs, open_repo
+
+    token = github_token()
+    repo.write("a.env", settings(token))
     sha = repo.commit("a")
+    rc, placed, _ = run_json(["git", str(repo.path), "--jobs", "1"], capsys)
+    assert rc == 1
+
+    def full_disk(self, chunk):  # type: ignore[no-untyped-def]
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(gitmod.CommitWalk, "_write", full_disk)
+    walk = CommitWalk(open_repo(repo.path))
+    try:
+        assert walk.lines() is None
+    finally:
+        walk.close()
+    rc, report, err = run_json(["git", str(repo.path), "--jobs", "1"], capsys)
+    for r in (placed, report):
+        r["stats"].pop("seconds", None)
+    assert rc == 1 and report == placed and not error_lines(err)
+    [f] = findings_for(report, token)
+    assert (f["path"], f["commit"]) == ("a.env", sha)
+    monkeypatch.undo()
+
     corrupt_loose_object(repo.path, sha)
     walk = CommitWalk(open_repo(repo.path))
     try:
+        assert walk.lines() is None
         with pytest.raises(GitError, match="git log failed"):
-            walk.lines()
+            locate_blobs(open_repo(repo.path), {"0" * 40}, walk)
     finally:
         walk.close()

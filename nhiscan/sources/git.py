@@ -24,6 +24,7 @@ the matches that touch an added line.
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import subprocess
@@ -34,7 +35,7 @@ from typing import IO, Callable, Generator, Iterable, Iterator, Sequence
 
 from nhiscan.errors import GitError, SourceError
 from nhiscan.model import CommitInfo
-from nhiscan.sources.gitcmd import STORED_OBJECTS, first_line, git_argv, popen_git, run_git, safe_env
+from nhiscan.sources.gitcmd import STORED_OBJECTS, first_line, popen_git, run_git
 
 ZERO_OID_RE = re.compile(rb"^0+$")
 _HEX_RE = re.compile(r"^[0-9a-f]{40}(?:[0-9a-f]{24})?$")
@@ -558,41 +559,61 @@ _LOCATE_ARGS = [
 
 
 class CommitWalk:
-    """The commit walk :func:`locate_blobs` reads, started ahead: git writes it to a temporary
-    file while the sweep is still scanning (on a core the scan leaves idle at times), and
-    :func:`locate_blobs` reads the file. Close it when it is not used."""
+    """The commit walk :func:`locate_blobs` reads, started ahead: while the sweep is still
+    scanning (on a core the scan leaves idle at times), a thread copies git's output into a
+    temporary file, and :func:`locate_blobs` reads the file. git writes into a pipe, so it
+    dies with this process; if anything goes wrong (git fails, the file cannot be written),
+    :func:`locate_blobs` runs the walk itself as before. Close it when done."""
 
     def __init__(self, repo: RepoInfo) -> None:
         import tempfile
 
-        self._repo = repo
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._thread: threading.Thread | None = None
+        self._ok = False
         self._out = tempfile.TemporaryFile()
-        self._err = tempfile.TemporaryFile()
         try:
-            self._proc: subprocess.Popen[bytes] | None = subprocess.Popen(
-                git_argv(repo.root, _LOCATE_ARGS), stdin=subprocess.DEVNULL, stdout=self._out,
-                stderr=self._err, env=safe_env(),
-            )
-        except OSError:
-            self._proc = None  # locate_blobs runs git itself, and reports what fails
+            self._proc = popen_git(repo.root, _LOCATE_ARGS, stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        except GitError:
+            return  # (locate_blobs runs git itself, and reports what fails)
+        self._thread = threading.Thread(target=self._copy, daemon=True)
+        self._thread.start()
+
+    def _write(self, chunk: bytes) -> None:
+        self._out.write(chunk)
+
+    def _copy(self) -> None:
+        assert self._proc is not None
+        stdout = self._proc.stdout
+        assert isinstance(stdout, io.BufferedReader)  # (popen_git's)
+        try:
+            while chunk := stdout.read1(1 << 20):
+                self._write(chunk)
+            self._ok = True
+        except (OSError, ValueError):  # (a full disk; or closed under us)
+            pass
+        finally:
+            stdout.close()  # git, if still writing, gets SIGPIPE
 
     def lines(self) -> Iterator[bytes] | None:
-        """The walk's lines once git is done (a GitError if it failed); None if git could not
-        be started here."""
-        if self._proc is None:
+        """The walk's lines once git is done; None if it did not complete."""
+        if self._proc is None or self._thread is None:
             return None
-        if self._proc.wait() != 0:
-            self._err.seek(0)
-            raise GitError(f"{self._repo.root}: git log failed: {first_line(self._err.read())}")
+        self._thread.join()
+        if self._proc.wait() != 0 or not self._ok:
+            return None
+        self._out.flush()
         self._out.seek(0)
-        return iter(self._out)
+        return iter(open(self._out.fileno(), "rb", buffering=1 << 20, closefd=False))
 
     def close(self) -> None:
-        if self._proc is not None and self._proc.poll() is None:
-            self._proc.kill()
+        if self._proc is not None:
+            if self._proc.poll() is None:
+                self._proc.kill()
             self._proc.wait()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
         self._out.close()
-        self._err.close()
 
 
 def locate_blobs(repo: RepoInfo, oids: set[str], walk: CommitWalk | None = None) -> HistoryMap:
@@ -629,7 +650,7 @@ def locate_blobs(repo: RepoInfo, oids: set[str], walk: CommitWalk | None = None)
         state_objects[id(state)] = state
         state_counts[id(state)] = state_counts.get(id(state), 0) + 1
 
-    ahead = walk.lines() if walk is not None else None
+    ahead = walk.lines() if walk is not None else None  # (None: git walks now)
     for line in ahead if ahead is not None else _stream_lines(repo.root, _LOCATE_ARGS):
         if line.startswith(_COMMIT_MARK):
             close_commit()
