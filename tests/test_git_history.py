@@ -788,3 +788,18 @@ def test_a_commit_walk_that_fails_leaves_the_walk_to_locate_blobs(
             locate_blobs(open_repo(repo.path), {"0" * 40}, walk)
     finally:
         walk.close()
+
+
+def test_what_reporting_needs_is_loaded_ahead_and_never_fails_the_sweep(monkeypatch: pytest.MonkeyPatch) -> None:
+    import nhiscan.history as history
+    from nhiscan.mapping import controls
+
+    controls.load_mapping.cache_clear()
+    history._ready_to_report()
+    assert controls.load_mapping.cache_info().currsize == 1
+
+    def broken() -> None:
+        raise OSError("mapping data unreadable")
+
+    monkeypatch.setattr(controls, "load_mapping", broken)
+    history._ready_to_report()  # a head start only: reporting meets the error itself
