@@ -293,6 +293,51 @@ def _worker_scan(root: str, slot: int, chunk: list[tuple[str, int]]) -> SweepRes
     return scan_blobs(_WORKER, root, chunk, progress, on_finding)
 
 
+def _worker_ready() -> None:
+    """Submitted once per worker when the pool starts: starts and initializes it."""
+
+
+class _Workers:
+    """A sweep's worker processes and the lock-free values they share with the parent: a slot
+    per run for the bytes read (the progress bar), a stop flag (the parent sets it on an error
+    or an interrupt, and every run ends at its next blob), and a found flag (the first
+    finding). Forking them and loading their rules and database take some 30 ms, which
+    :func:`scan_history` overlaps with listing the blobs when the repository's packs are large
+    enough to want them (:data:`_PREFORK_PACK_BYTES`)."""
+
+    def __init__(self, jobs: int, ruleset: RuleSet, options: EngineOptions) -> None:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        self.jobs = jobs
+        self.done = multiprocessing.RawArray("q", jobs)
+        self.stop = multiprocessing.RawValue("b", 0)
+        self.found = multiprocessing.RawValue("b", 0)
+        self.pool = ProcessPoolExecutor(
+            max_workers=jobs, initializer=_init_worker,
+            initargs=(ruleset, options, self.done, self.stop, self.found),
+        )
+        for _ in range(jobs):
+            self.pool.submit(_worker_ready)
+
+    def close(self) -> None:
+        """Stops every run at its next blob and waits for the processes (again: no-op)."""
+        self.stop.value = 1
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+_PREFORK_PACK_BYTES = 2 * 1024 * 1024
+"""Pack files this large hold more than _PARALLEL_MIN_BYTES of blobs, as a rule (deltas and
+zlib: SQLAlchemy's 10 releases, 448 MB, are a 10.5 MB pack)."""
+
+
+def _packs_bytes(info: RepoInfo) -> int:
+    try:
+        return sum(p.stat().st_size for p in (info.git_dir / "objects" / "pack").glob("*.pack"))
+    except OSError:
+        return 0
+
+
 _BLOB_COST = 256 * 1024
 """What a blob costs a sweep beyond its bytes, in bytes: reading its header, placing and
 remembering its hits, Python around it. Measured on SQLAlchemy's 10 and 50 releases, whose
@@ -376,45 +421,41 @@ def _scan_all(
     jobs: int,
     progress: bool,
     on_finding: Callable[[], None] | None = None,
+    workers: _Workers | None = None,
 ) -> SweepResult:
     """Every blob scanned once: one contiguous run of the pack order per process, each read
     from the pack files or through its own ``git cat-file`` (no blob content crosses a process
-    boundary). ``on_finding`` is called once something to report has been found."""
+    boundary). ``on_finding`` is called once something to report has been found. ``workers``
+    already started are used (and closed) if the sweep is worth them."""
     total = sum(size for _, size in blobs)
     bar = _Progress(progress, total, "scanning history")
     root = str(info.root)
     try:
         if jobs <= 1 or total < _PARALLEL_MIN_BYTES or len(blobs) < 2:
             return scan_blobs(scanner, root, blobs, bar.advance, on_finding)
-        import multiprocessing
-        from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
+        from concurrent.futures import FIRST_EXCEPTION, wait
 
         # Runs of about equal cost, one per process: the delta bases each needs stay warm.
         runs = even_runs(blobs, jobs)
         if len(runs) == 1:
             return scan_blobs(scanner, root, runs[0], bar.advance, on_finding)
-        done = multiprocessing.RawArray("q", len(runs))
-        stop = multiprocessing.RawValue("b", 0)
-        found = multiprocessing.RawValue("b", 0)
+        if workers is None or workers.jobs < len(runs):
+            workers = _Workers(len(runs), ruleset, options)
         result = SweepResult()
-        pool = ProcessPoolExecutor(
-            max_workers=len(runs), initializer=_init_worker, initargs=(ruleset, options, done, stop, found)
-        )
         try:
-            pending = {pool.submit(_worker_scan, root, i, run) for i, run in enumerate(runs)}
+            pending = {workers.pool.submit(_worker_scan, root, i, run) for i, run in enumerate(runs)}
             while pending:
                 finished, pending = wait(pending, timeout=0.1, return_when=FIRST_EXCEPTION)
                 for fut in finished:
                     result.merge(fut.result())
-                bar.advance(sum(done) - bar.done)
-                if found.value and on_finding is not None:
+                bar.advance(sum(workers.done) - bar.done)
+                if workers.found.value and on_finding is not None:
                     on_finding()
                     on_finding = None
         finally:
             # On an error or Ctrl-C the other runs stop at their next blob (their git
             # processes are killed as they unwind) instead of finishing their share.
-            stop.value = 1
-            pool.shutdown(wait=True, cancel_futures=True)
+            workers.close()
         return result
     finally:
         bar.close()
@@ -483,10 +524,8 @@ def scan_history(
             "and those commits count as introducing every file they hold (git fetch --unshallow "
             "for a full sweep)"
         )
-    listing = list_blobs(info)
-    max_size = config.max_file_size
-    to_scan = [(oid, size) for oid, size in listing.blobs if size <= max_size]
-    too_large = {oid: size for oid, size in listing.blobs if size > max_size}
+    # Workers start (fork, load rules and database) while the blobs are listed.
+    workers = _Workers(jobs, ruleset, options) if jobs > 1 and _packs_bytes(info) >= _PREFORK_PACK_BYTES else None
     # Once something is found, git walks the commits for placing it while the scan goes on,
     # and what reporting it needs is loaded.
     walks: list[CommitWalk] = []
@@ -497,13 +536,19 @@ def scan_history(
             threading.Thread(target=_ready_to_report, daemon=True).start()
 
     try:
+        listing = list_blobs(info)
+        max_size = config.max_file_size
+        to_scan = [(oid, size) for oid, size in listing.blobs if size <= max_size]
+        too_large = {oid: size for oid, size in listing.blobs if size > max_size}
         sweep = _scan_all(
             info, to_scan, scanner=scanner, ruleset=ruleset, options=options, jobs=jobs,
-            progress=progress, on_finding=walk_ahead,
+            progress=progress, on_finding=walk_ahead, workers=workers,
         )
         sweep.unreadable.extend(listing.unreadable)
         return finish_history(info, sweep, too_large, builder, started=started, walk=walks[0] if walks else None)
     finally:
+        if workers is not None:
+            workers.close()  # (unused if the sweep was too small for them)
         for walk in walks:
             walk.close()
 

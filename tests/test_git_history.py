@@ -803,3 +803,67 @@ def test_what_reporting_needs_is_loaded_ahead_and_never_fails_the_sweep(monkeypa
 
     monkeypatch.setattr(controls, "load_mapping", broken)
     history._ready_to_report()  # a head start only: reporting meets the error itself
+
+
+@pytest.mark.parametrize("sweep", ["parallel", "too-small", "listing-fails"])
+def test_workers_started_while_listing_are_used_or_closed(
+    repo: GitRepo, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, sweep: str
+) -> None:
+    """Workers start before the blobs are listed when the packs are large: the sweep uses
+    them, or closes them unused (a small sweep, or a listing that fails)."""
+    import nhiscan.history as history
+    from nhiscan.errors import GitError
+
+    token = github_token()
+    for i in range(4):
+        repo.write(f"f{i}.txt", f"line {i}\n" * 300)
+        repo.commit(f"c{i}")
+    repo.write("f1.txt", settings(token))
+    repo.commit("secret")
+    repo.git("gc", "-q")
+    monkeypatch.setattr(history, "_PREFORK_PACK_BYTES", 0)
+    if sweep == "parallel":
+        monkeypatch.setattr(history, "_PARALLEL_MIN_BYTES", 0)
+    started: list[object] = []
+    closed: list[object] = []
+    submitted: list[object] = []
+    real_init, real_close = history._Workers.__init__, history._Workers.close
+
+    def spy_init(self, jobs, ruleset, options):  # type: ignore[no-untyped-def]
+        started.append(self)
+        real_init(self, jobs, ruleset, options)
+        real_submit = self.pool.submit
+
+        def submit(fn, *args):  # type: ignore[no-untyped-def]
+            if fn is history._worker_scan:
+                submitted.append(self)
+            return real_submit(fn, *args)
+
+        self.pool.submit = submit
+
+    def spy_close(self):  # type: ignore[no-untyped-def]
+        closed.append(self)
+        real_close(self)
+
+    monkeypatch.setattr(history._Workers, "__init__", spy_init)
+    monkeypatch.setattr(history._Workers, "close", spy_close)
+    real_list = history.list_blobs
+    started_before_listing: list[int] = []
+
+    def listing(info):  # type: ignore[no-untyped-def]
+        started_before_listing.append(len(started))
+        if sweep == "listing-fails":
+            raise GitError("git cat-file failed: simulated")
+        return real_list(info)
+
+    monkeypatch.setattr(history, "list_blobs", listing)
+    rc, out, err = run_cli(["git", str(repo.path), "--jobs", "2", "--format", "json"], capsys)
+    assert started_before_listing == [1]
+    assert len(started) == 1 and set(closed) == set(started)  # one set, started first, closed
+    assert not started[0].pool._processes  # type: ignore[attr-defined]  # (all joined)
+    if sweep == "parallel":
+        assert rc == 1 and submitted == started * 2  # both runs went to the workers started ahead
+    elif sweep == "too-small":
+        assert rc == 1 and submitted == []
+    else:
+        assert rc == 2 and "simulated" in err and "Traceback" not in err
