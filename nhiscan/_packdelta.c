@@ -135,6 +135,51 @@ static const char *delta_header(const unsigned char **p, const unsigned char *en
     return NULL;
 }
 
+/* The delta instruction at *p (advanced past it): the bytes it puts in the target are ``size``
+ * bytes at ``*src``, copied from the base at ``*base_off`` (or inserted from the delta, -1).
+ * Returns NULL, or what is wrong with it. */
+static const char *next_op(const unsigned char **pp, const unsigned char *end, const unsigned char *base,
+                           Py_ssize_t base_len, const unsigned char **src, uint64_t *size, int64_t *base_off)
+{
+    const unsigned char *p = *pp;
+    unsigned char op = *p++;
+    if (op & 0x80) {
+        uint64_t off = 0, n = 0;
+        for (int i = 0; i < 4; i++) {
+            if (op & (1 << i)) {
+                if (p >= end)
+                    return "truncated copy";
+                off |= (uint64_t)(*p++) << (8 * i);
+            }
+        }
+        for (int i = 0; i < 3; i++) {
+            if (op & (0x10 << i)) {
+                if (p >= end)
+                    return "truncated copy";
+                n |= (uint64_t)(*p++) << (8 * i);
+            }
+        }
+        if (n == 0)
+            n = 0x10000;
+        if (off + n > (uint64_t)base_len)
+            return "copy outside the base";
+        *src = base + off;
+        *size = n;
+        *base_off = (int64_t)off;
+    } else if (op) {
+        if ((uint64_t)(end - p) < op)
+            return "truncated insert";
+        *src = p;
+        *size = op;
+        *base_off = -1;
+        p += op;
+    } else {
+        return "reserved instruction 0";
+    }
+    *pp = p;
+    return NULL;
+}
+
 /* Walks a delta's instructions (after its header), checking each. With ``runs``, records the
  * runs copied from the base. With ``out``, writes the target bytes that fall in ``wins``
  * (nwins sorted, disjoint int64 pairs [start, end) inside the target) to ``out``, one window
@@ -149,47 +194,17 @@ static const char *delta_walk(const unsigned char *base, Py_ssize_t base_len, co
     int64_t cum = 0;   /* where window wi starts in out */
     *raised = 0;
     while (p < end) {
-        unsigned char op = *p++;
         const unsigned char *src;
         uint64_t size;
-        if (op & 0x80) {
-            uint64_t off = 0;
-            size = 0;
-            for (int i = 0; i < 4; i++) {
-                if (op & (1 << i)) {
-                    if (p >= end)
-                        return "truncated copy";
-                    off |= (uint64_t)(*p++) << (8 * i);
-                }
-            }
-            for (int i = 0; i < 3; i++) {
-                if (op & (0x10 << i)) {
-                    if (p >= end)
-                        return "truncated copy";
-                    size |= (uint64_t)(*p++) << (8 * i);
-                }
-            }
-            if (size == 0)
-                size = 0x10000;
-            if (off + size > (uint64_t)base_len)
-                return "copy outside the base";
-            if (t + size > target_len)
-                return "copy past the target's size";
-            if (runs && runs_add(runs, (int64_t)t, (int64_t)(t + size), (int64_t)off) < 0) {
-                *raised = 1;
-                return "out of memory";
-            }
-            src = base + off;
-        } else if (op) {
-            size = op;
-            if ((uint64_t)(end - p) < size)
-                return "truncated insert";
-            if (t + size > target_len)
-                return "insert past the target's size";
-            src = p;
-            p += size;
-        } else {
-            return "reserved instruction 0";
+        int64_t off;
+        const char *err = next_op(&p, end, base, base_len, &src, &size, &off);
+        if (err)
+            return err;
+        if (t + size > target_len)
+            return off >= 0 ? "copy past the target's size" : "insert past the target's size";
+        if (off >= 0 && runs && runs_add(runs, (int64_t)t, (int64_t)(t + size), off) < 0) {
+            *raised = 1;
+            return "out of memory";
         }
         if (out) {
             const int64_t lo = (int64_t)t, hi = (int64_t)(t + size);
@@ -383,32 +398,18 @@ static PyObject *gather(const unsigned char *base, Py_ssize_t base_len, const un
 
 /* The first byte of the target (-1 if it is empty), and whether a NUL byte is among its first
  * ``head`` bytes (the delta was checked by a walk before). */
-static void lead_of(const unsigned char *base, const unsigned char *p, const unsigned char *end,
-                    int64_t head, int *first, int *nul)
+static void lead_of(const unsigned char *base, Py_ssize_t base_len, const unsigned char *p,
+                    const unsigned char *end, int64_t head, int *first, int *nul)
 {
     int64_t t = 0;
     *first = -1;
     *nul = 0;
     while (p < end && (t == 0 || t < head) && !*nul) {
-        unsigned char op = *p++;
         const unsigned char *src;
-        uint64_t size = 0;
-        if (op & 0x80) {
-            uint64_t off = 0;
-            for (int i = 0; i < 4; i++)
-                if (op & (1 << i))
-                    off |= (uint64_t)(*p++) << (8 * i);
-            for (int i = 0; i < 3; i++)
-                if (op & (0x10 << i))
-                    size |= (uint64_t)(*p++) << (8 * i);
-            if (size == 0)
-                size = 0x10000;
-            src = base + off;
-        } else {
-            size = op;
-            src = p;
-            p += size;
-        }
+        uint64_t size;
+        int64_t off;
+        if (next_op(&p, end, base, base_len, &src, &size, &off))
+            return;
         const size_t n = (size_t)(head - t < (int64_t)size ? head - t : (int64_t)size);
         if (t == 0)
             *first = src[0]; /* (an instruction is never empty) */
@@ -448,7 +449,7 @@ static PyObject *partial(PyObject *self, PyObject *args)
     joined = gather(bp, base.len, p, end, target_len, bufs[1].items, bufs[1].len / 2);
     if (!joined)
         goto done;
-    lead_of(bp, p, end, head, &first, &nul);
+    lead_of(bp, base.len, p, end, head, &first, &nul);
     bufs[0] = runs;
     runs.items = NULL;
     parts = take_all(bufs, 3);

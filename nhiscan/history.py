@@ -8,9 +8,9 @@ read comes through their own ``git cat-file``), so no blob content crosses a pro
 A blob that is a delta in its pack is scanned by Hyperscan only where the delta changed it
 (:meth:`~nhiscan.engine.prefilter.HyperscanPrefilter.delta_hits`), and is not even built
 unless that finds something to confirm. Only the blobs with findings are then placed in
-history (path, introducing commit,
-how many commits hold them), so a large repository with few findings pays for one read of
-its objects plus one ``git log --raw`` pass.
+history (path, introducing commit, how many commits hold them), so a large repository with
+few findings pays for one read of its objects plus one ``git log --raw`` pass (which starts,
+at the first finding, while the scan goes on).
 
 A finding is identified, as everywhere, by rule + path + secret: a secret that stays at one
 path across many commits (and many versions of the file) is one finding carrying the first
@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import Any, Callable, NamedTuple
 
 from nhiscan.config import Config
-from nhiscan.engine.native import delta_module
 from nhiscan.engine.prefilter import Hits, HyperscanPrefilter
 from nhiscan.engine.scanner import Scanner
 from nhiscan.errors import GitError
@@ -143,7 +142,7 @@ def scan_blobs(
         with store:
             hits = _DeltaHits(scanner)
             for oid, size in chunk:
-                found = store.blob_or_delta(oid) if hits.active else store.blob(oid)
+                found = store.blob_or_delta(oid, build=not hits.active)
                 if isinstance(found, Delta):
                     seen = hits.unbuilt(found)
                     if seen is None:  # scanned whole after all
@@ -211,11 +210,11 @@ class _DeltaHits:
     def __init__(self, scanner: Scanner) -> None:
         prefilter = scanner.prefilter
         self._prefilter = (
-            prefilter if isinstance(prefilter, HyperscanPrefilter) and prefilter.delta_aware else None
+            prefilter
+            if isinstance(prefilter, HyperscanPrefilter) and prefilter.delta_module is not None
+            else None
         )
         self._memo: ByteLru[tuple[int, int]] = ByteLru(32 * 1024 * 1024, overhead=200)
-        module = delta_module() if self._prefilter is not None else None
-        self._partial = module.partial if module is not None else None
 
     @property
     def active(self) -> bool:
@@ -244,13 +243,13 @@ class _DeltaHits:
         base's hits are not known, it starts with a byte-order mark, or the delta is
         malformed: building it tells git's reader to take over)."""
         prefilter = self._prefilter
-        assert prefilter is not None and self._partial is not None
+        assert prefilter is not None
         base_hits = self._memo.get(delta.base_key)
         if base_hits is None:
             return None
         before, after = prefilter.margins
         try:
-            size, copies, windows, ranges, joined, first, nul = self._partial(
+            size, copies, windows, ranges, joined, first, nul = prefilter.delta_module.partial(
                 delta.base, delta.delta, MAX_OBJECT, before, after, SNIFF_BYTES
             )
         except ValueError:
@@ -264,9 +263,9 @@ class _DeltaHits:
         return _Unbuilt(size, False, hits)
 
 
-# Worker process state. The counters are lock-free shared memory (one slot per run, written
-# only by the process scanning that run): a worker killed while holding a lock would leave
-# the parent blocked forever on its next read.
+# Worker process state: the scanner, and the values shared with the parent (see _Workers). They
+# are lock-free shared memory (each slot written only by the process scanning that run): a
+# worker killed while holding a lock would leave the parent blocked forever on its next read.
 _WORKER: Scanner | None = None
 _DONE: Any = None  # RawArray of bytes read, one slot per run
 _STOP: Any = None  # RawValue set by the parent to stop every run
@@ -309,7 +308,6 @@ class _Workers:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
-        self.jobs = jobs
         self.done = multiprocessing.RawArray("q", jobs)
         self.stop = multiprocessing.RawValue("b", 0)
         self.found = multiprocessing.RawValue("b", 0)
@@ -439,7 +437,7 @@ def _scan_all(
         runs = even_runs(blobs, jobs)
         if len(runs) == 1:
             return scan_blobs(scanner, root, runs[0], bar.advance, on_finding)
-        if workers is None or workers.jobs < len(runs):
+        if workers is None:  # (those started ahead are ``jobs``, enough for every run)
             workers = _Workers(len(runs), ruleset, options)
         result = SweepResult()
         try:

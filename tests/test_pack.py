@@ -802,7 +802,7 @@ def test_a_blob_of_another_size_than_listed_is_read_through_git(
     ruleset = build_ruleset(Config())
     if read_as == "blob":
         monkeypatch.setattr(pack.ObjectStore, "blob", lambda self, oid: pack.Blob(b"not these bytes"))
-        monkeypatch.setattr(pack.ObjectStore, "blob_or_delta", lambda self, oid: pack.Blob(b"not these bytes"))
+        monkeypatch.setattr(pack.ObjectStore, "blob_or_delta", lambda self, oid, **_: pack.Blob(b"not these bytes"))
         scanner = build_scanner(ruleset, EngineOptions(backend="aho-corasick"))
         listed = blobs
     else:  # the size a delta's header gives, for a delta left unbuilt, is checked too

@@ -173,12 +173,9 @@ class HyperscanPrefilter:
         self._scratch = hyperscan.Scratch(self._db)
         from nhiscan.engine.native import delta_module
 
-        self._delta: Any = delta_module()
-
-    @property
-    def delta_aware(self) -> bool:
-        """Whether :meth:`delta_hits` can use a delta base (the C module is built)."""
-        return self._delta is not None
+        self.delta_module: Any = delta_module()
+        """The C module (``partial`` and ``carry``) :meth:`delta_hits` needs, None where it is
+        not built."""
 
     # -- building -------------------------------------------------------------------------
     def _compile(self, rules: tuple[Rule, ...]) -> tuple[Any, list[int], int]:
@@ -306,9 +303,9 @@ class HyperscanPrefilter:
         windows, ranges, joined = fresh
         ids = self._ids
         scale = self._scale
-        assert self._delta is not None
+        assert self.delta_module is not None
         before, after = self.margins
-        packed = list(array("q", self._delta.carry(base_hits, copies, before, after, scale))) if base_hits else []
+        packed = list(array("q", self.delta_module.carry(base_hits, copies, before, after, scale))) if base_hits else []
         found: list[int] = []
 
         def on_match(expr_id: int, _from: int, to: int, _flags: int, _ctx: object) -> None:
