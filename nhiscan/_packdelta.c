@@ -25,6 +25,11 @@
  *       it is empty); ``nul``, whether a NUL byte is among its first ``head`` bytes (binary).
  *       The delta is checked as apply() checks it.
  *
+ *   extract(base, delta, limit, spans) -> bytes
+ *       the target's bytes in ``spans`` (native int64 pairs (start, end), sorted, disjoint,
+ *       inside the target), one span after the other, without building the rest of it.
+ *       The delta is checked as apply() checks it.
+ *
  *   carry(hits, copies, before, after, scale) -> bytes
  *       the base's match ends (native int64 ``end * scale + id``, sorted) that lie deep enough
  *       inside a copied run to be the target's too, moved to the target's offsets, in order.
@@ -389,7 +394,7 @@ static PyObject *gather(const unsigned char *base, Py_ssize_t base_len, const un
     int raised;
     const char *err = delta_walk(base, base_len, p, end, target_len, NULL, wins, nwins,
                                  (unsigned char *)PyBytes_AS_STRING(out), &raised);
-    if (err) { /* (checked by the walk before: cannot happen) */
+    if (err) { /* (partial() checked the delta by a walk before; extract() did not) */
         Py_DECREF(out);
         return bad(err);
     }
@@ -466,6 +471,44 @@ done:
         PyMem_Free(bufs[i].items);
     PyBuffer_Release(&base);
     PyBuffer_Release(&delta);
+    return result;
+}
+
+static PyObject *extract(PyObject *self, PyObject *args)
+{
+    Py_buffer base, delta, spans;
+    Py_ssize_t limit;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "y*y*ny*:extract", &base, &delta, &limit, &spans))
+        return NULL;
+    PyObject *result = NULL;
+    const unsigned char *p = (const unsigned char *)delta.buf, *end = p + delta.len;
+    uint64_t target_len;
+    const char *err = delta_header(&p, end, base.len, limit, &target_len);
+    if (err) {
+        bad(err);
+        goto done;
+    }
+    if (spans.len % (Py_ssize_t)(2 * sizeof(int64_t)) != 0 || ((uintptr_t)spans.buf % sizeof(int64_t)) != 0) {
+        bad_args("extract");
+        goto done;
+    }
+    const int64_t *w = (const int64_t *)spans.buf;
+    const Py_ssize_t nw = spans.len / (Py_ssize_t)(2 * sizeof(int64_t));
+    int64_t last = 0;
+    for (Py_ssize_t i = 0; i < nw; i++) {
+        if (w[2 * i] < last || w[2 * i + 1] < w[2 * i] || (uint64_t)w[2 * i + 1] > target_len) {
+            bad_args("extract");
+            goto done;
+        }
+        last = w[2 * i + 1];
+    }
+    /* (gather's walk checks every instruction of the delta) */
+    result = gather((const unsigned char *)base.buf, base.len, p, end, target_len, w, nw);
+done:
+    PyBuffer_Release(&base);
+    PyBuffer_Release(&delta);
+    PyBuffer_Release(&spans);
     return result;
 }
 
@@ -661,6 +704,9 @@ static PyMethodDef methods[] = {
     {"partial", partial, METH_VARARGS,
      "partial(base, delta, limit, before, after, head) -> (size, copies, windows, ranges, "
      "joined, first, nul): what a scan must look at again, without building the target."},
+    {"extract", extract, METH_VARARGS,
+     "extract(base, delta, limit, spans) -> the target's bytes in spans (int64 pairs), joined, "
+     "without building the rest of it."},
     {"carry", carry, METH_VARARGS,
      "carry(hits, copies, before, after, scale) -> the base's hits safely inside copied runs, "
      "moved to the target."},
@@ -682,7 +728,7 @@ PyMODINIT_FUNC PyInit__packdelta(void)
 {
     PyObject *m = PyModule_Create(&module);
     /* Bumped whenever a function's arguments or results change (nhiscan/engine/native.py). */
-    if (m && PyModule_AddIntConstant(m, "API_VERSION", 4) < 0) {
+    if (m && PyModule_AddIntConstant(m, "API_VERSION", 5) < 0) {
         Py_DECREF(m);
         return NULL;
     }

@@ -21,6 +21,7 @@ secret is a new path, so a new finding whose commit is the rename.
 from __future__ import annotations
 
 import dataclasses
+from array import array
 import sys
 import threading
 import time
@@ -150,7 +151,7 @@ def scan_blobs(
                     elif seen.size != size:
                         from_git.append((oid, size))
                         continue
-                    elif seen.binary or not seen.hits:  # most versions: never built
+                    elif seen.binary or not seen.hits or hits.quiet(found, seen):  # never built
                         if progress is not None:
                             progress(size)
                         if seen.binary:
@@ -209,6 +210,7 @@ class _DeltaHits:
 
     def __init__(self, scanner: Scanner) -> None:
         prefilter = scanner.prefilter
+        self._scanner = scanner
         self._prefilter = (
             prefilter
             if isinstance(prefilter, HyperscanPrefilter) and prefilter.delta_module is not None
@@ -236,6 +238,22 @@ class _DeltaHits:
             return hits
 
         return hits_for
+
+    def quiet(self, delta: Delta, seen: _Unbuilt) -> bool:
+        """Whether the hits of a version left as its delta confirm nothing (most of them: the
+        same words in the same code as in the last version), from the delta's bytes around
+        them (:meth:`Scanner.quiet`)."""
+        prefilter = self._prefilter
+        assert prefilter is not None
+
+        def read(spans: list[tuple[int, int]]) -> bytes:
+            flat = array("q", [x for span in spans for x in span])
+            return bytes(prefilter.delta_module.extract(delta.base, delta.delta, MAX_OBJECT, flat))
+
+        try:
+            return self._scanner.quiet(seen.hits, seen.size, read)
+        except ValueError:  # (a malformed delta: partial() would have said so first)
+            return False
 
     def unbuilt(self, delta: Delta) -> _Unbuilt | None:
         """A delta's size, whether it is binary, and its hits, from its base's hits and the

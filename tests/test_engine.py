@@ -6,6 +6,8 @@ import codecs
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from nhiscan.engine.scanner import Scanner
 from nhiscan.engine.text import LineIndex, normalize
@@ -173,3 +175,98 @@ def test_line_index_matches_a_naive_walk(data: bytes, offsets: list[int]) -> Non
     for off in offsets:
         off = min(off, len(data))
         assert idx.position(off) == _reference_position(data, off)
+
+
+# ---- quiet(): nothing to report, known from the bytes around the hits -------------------------
+
+def _reader(data: bytes, asked: list[tuple[int, int]]):  # type: ignore[no-untyped-def]
+    def read(spans: list[tuple[int, int]]) -> bytes:
+        asked.extend(spans)
+        return b"".join(data[a:b] for a, b in spans)
+
+    return read
+
+
+def _nothing(scanner: Scanner, data: bytes, hits: dict[int, list[int]]) -> bool:
+    result = scanner.scan(data, hits={k: list(v) for k, v in hits.items()})
+    return not result.matches and not result.allowed and not result.timeouts
+
+
+_RULE_LINES = [e.encode() for r in load_rules().rules if not r.multiline for e in r.examples[:1]][:120]
+_CODE_LINES = [
+    b"def handler(event, context):", b"    return None", b"", b"password = ", b"api_key: ",
+    b'"auth": ', b"token = get_token()", b"# nhiscan:allow", b"Authorization: Basic ",
+    b"secret: c2VjcmV0LXZhbHVlLXRoYXQtaXMtbm90LWEtdG9rZW4=", b"kind: Secret", b"data:",
+    b"x" * 300, b"\tpassword: hunter2", b"https://user:", b"@example.test/",
+]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.lists(st.one_of(st.sampled_from(_RULE_LINES), st.sampled_from(_CODE_LINES), st.binary(max_size=30)), max_size=60),
+    st.sampled_from([b"\n", b" " * 700, b"x" * 5000]),
+)
+def test_quiet_only_when_a_scan_reports_nothing(
+    scanner: Scanner, monkeypatch: pytest.MonkeyPatch, lines: list[bytes], sep: bytes
+) -> None:
+    from nhiscan.engine.prefilter import DECODE_FILE, DECODE_LINE
+
+    # Lines joined by newlines, or into long lines (regions then end where the line snap gives up).
+    data = (b"\n" if sep == b"\n" else b"\n" + sep).join(lines)
+    hits = scanner.prefilter.hits(data)
+    confirmed: list[tuple[str, int, bytes]] = []
+    real_spans, real_segments = scanner._spans, scanner._segments
+
+    def spans(idx, crule, region):  # type: ignore[no-untyped-def]
+        confirmed.append(("quiet" if asked is not None else "scan", idx, region))
+        return real_spans(idx, crule, region)
+
+    def segments(region):  # type: ignore[no-untyped-def]
+        confirmed.append(("quiet" if asked is not None else "scan", DECODE_LINE, region))
+        return real_segments(region)
+
+    monkeypatch.setattr(scanner, "_spans", spans)
+    monkeypatch.setattr(scanner, "_segments", segments)
+    asked: list[tuple[int, int]] | None = None
+    nothing = _nothing(scanner, data, hits)
+    asked = []
+    quiet = scanner.quiet({k: list(v) for k, v in hits.items()}, len(data), _reader(data, asked))
+    by_scan = {(i, r) for who, i, r in confirmed if who == "scan"}
+    by_quiet = {(i, r) for who, i, r in confirmed if who == "quiet"}
+    if quiet:
+        assert nothing
+        assert by_quiet == by_scan  # the very regions a scan confirms, read from the spans alone
+    else:
+        assert by_quiet <= by_scan or DECODE_FILE in hits
+        if DECODE_FILE not in hits and DECODE_LINE not in hits:
+            assert not nothing  # (plain hits: quiet() is exact)
+    assert all(0 <= a < b <= len(data) for a, b in asked)
+    assert all(b < c for (_, b), (c, _) in zip(asked, asked[1:]))  # sorted, apart
+
+
+def test_quiet_reads_only_around_the_hits(scanner: Scanner) -> None:
+    filler = b"".join(b"    value_%d = compute(%d)\n" % (i, i) for i in range(8000))
+    data = filler + b'password = "see the vault"\n    token: from-the-vault\n' + filler
+    hits = scanner.prefilter.hits(data)
+    assert hits
+    asked: list[tuple[int, int]] = []
+    assert scanner.quiet(hits, len(data), _reader(data, asked))
+    assert _nothing(scanner, data, hits)
+    assert 0 < sum(b - a for a, b in asked) < 40_000 < len(data) // 10
+
+
+def test_quiet_is_not_said_of_a_secret_an_allowed_one_or_an_encoded_one(scanner: Scanner) -> None:
+    import base64
+
+    filler = b"".join(b"    value_%d = compute(%d)\n" % (i, i) for i in range(4000))
+    token = github_classic_pat().encode()
+    for middle in (
+        b'password = "see the vault"\nGITHUB_TOKEN = "' + token + b'"\n',  # a finding near a dead hit
+        b'GITHUB_TOKEN = "' + token + b'"  # nhiscan:allow\n',  # reported as allowed
+        b'      "auth": "' + base64.b64encode(b"octocat:" + token) + b'"\n',  # in base64
+        b'    note = "Basic ' + base64.b64encode(b"ci:" + token) + b'"\n',  # found by decoding alone
+    ):
+        data = filler + middle + filler
+        hits = scanner.prefilter.hits(data)
+        assert not _nothing(scanner, data, hits), middle
+        assert not scanner.quiet({k: list(v) for k, v in hits.items()}, len(data), _reader(data, [])), middle

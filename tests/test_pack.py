@@ -308,13 +308,17 @@ def test_any_bytes_are_read_as_the_reference_reads_them(raw: bytes, offset: int)
         ("partial", (b"ab", b"\x02\x02\x02ab", LIMIT, -1, 1, 8)),
         ("partial", (b"ab", b"\x02\x02\x02ab", LIMIT, 1, -1, 8)),
         ("partial", (b"ab", b"\x02\x02\x02ab", LIMIT, 1, 1, -1)),
+        ("extract", (b"ab", b"\x02\x02\x02ab", LIMIT, array("q", [1, 0]).tobytes())),  # span backwards
+        ("extract", (b"ab", b"\x02\x02\x02ab", LIMIT, array("q", [0, 3]).tobytes())),  # past the target
+        ("extract", (b"ab", b"\x02\x02\x02ab", LIMIT, array("q", [1, 2, 0, 1]).tobytes())),  # out of order
+        ("extract", (b"ab", b"\x02\x02\x02ab", LIMIT, b"\0" * 12)),  # not int64 pairs
         ("carry", (array("q", [5, 1]).tobytes(), b"", 1, 1, 8)),  # hits out of order
         ("carry", (b"", b"", 1, 1, 0)),
         ("carry", (array("q", [-1]).tobytes(), b"", 1, 1, 8)),
         ("carry", (b"", array("q", [0, 4, 1 << 50]).tobytes(), 1, 1, 8)),
     ],
 )
-def test_partial_and_carry_refuse_arguments_apply_cannot_produce(call: str, args: tuple[object, ...]) -> None:
+def test_partial_extract_and_carry_refuse_arguments_apply_cannot_produce(call: str, args: tuple[object, ...]) -> None:
     with pytest.raises(ValueError, match="out of range"):
         getattr(_packdelta, call)(*args)
 
@@ -331,10 +335,13 @@ def test_malformed_deltas_are_refused_like_the_reference(base: bytes, delta: byt
             _packdelta.apply(base, delta, LIMIT)
         with pytest.raises(ValueError, match="malformed git delta"):
             _packdelta.partial(base, delta, LIMIT, 3, 2, 8)
+        with pytest.raises(ValueError, match="malformed git delta"):
+            _packdelta.extract(base, delta, LIMIT, b"")
     else:
         got, copies = _packdelta.apply(base, delta, LIMIT)
         assert (got, runs_of(copies)) == want
         assert _packdelta.partial(base, delta, LIMIT, 3, 2, 8)[:2] == (len(got), copies)
+        assert _packdelta.extract(base, delta, LIMIT, array("q", [0, len(got)]).tobytes()) == got
 
 
 @settings(max_examples=300, deadline=None)
@@ -385,6 +392,17 @@ def test_partial_and_carry_match_a_brute_force(case, before: int, after: int, da
         if b0 + before <= q <= b0 + (t1 - t0) - after
     ]
     assert carried == want
+
+
+@settings(max_examples=300, deadline=None)
+@given(base_and_ops(), st.data())
+def test_extract_gives_the_targets_bytes_in_the_spans(case, data) -> None:  # type: ignore[no-untyped-def]
+    base, ops = case
+    delta, target = encode_delta(base, ops)
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(target)), max_size=8)))
+    spans = [(cuts[i], cuts[i + 1]) for i in range(0, len(cuts) - 1, 2)]  # (empty ones too)
+    got = _packdelta.extract(base, delta, LIMIT, array("q", [v for span in spans for v in span]).tobytes())
+    assert got == b"".join(target[a:b] for a, b in spans)
 
 
 # ---- hits from a delta base equal a whole scan ------------------------------------------------
@@ -714,6 +732,19 @@ def _stable(report_json: str) -> object:
     return report
 
 
+def _from_packs_and_from_git(
+    repo: GitRepo, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> dict[str, object]:
+    """The JSON report of a one-job sweep read from the packs ("1") and through git ("0")."""
+    reports = {}
+    for read_packs in ("1", "0"):
+        monkeypatch.setenv("NHISCAN_READ_PACKS", read_packs)
+        code, stdout, _ = run_cli(["git", "--jobs", "1", "--format", "json", str(repo.path)], capsys)
+        assert code == 1
+        reports[read_packs] = _stable(stdout)
+    return reports
+
+
 def test_a_sweep_gives_the_same_report_from_packs_and_from_git(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -736,12 +767,7 @@ def test_a_sweep_gives_the_same_report_from_packs_and_from_git(
         return real(self, fresh, base_hits, copies)
 
     monkeypatch.setattr(prefilter.HyperscanPrefilter, "delta_hits", spy)
-    reports = {}
-    for read_packs in ("1", "0"):
-        monkeypatch.setenv("NHISCAN_READ_PACKS", read_packs)
-        code, stdout, _ = run_cli(["git", "--jobs", "1", "--format", "json", str(repo.path)], capsys)
-        assert code == 1
-        reports[read_packs] = _stable(stdout)
+    reports = _from_packs_and_from_git(repo, capsys, monkeypatch)
     assert reports["1"] == reports["0"]
     assert any(with_base), "no blob was scanned from its delta base"
     found = {f["secret_sha256"] for f in reports["1"]["findings"]}  # type: ignore[index]
@@ -750,6 +776,57 @@ def test_a_sweep_gives_the_same_report_from_packs_and_from_git(
     assert {hashlib.sha256(t.encode()).hexdigest() for t in tokens} <= found
     for t in tokens:
         assert t not in str(reports["1"])
+
+
+def test_versions_whose_hits_confirm_nothing_are_not_built(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Words like ``token:`` in code hit in every version and confirm nothing: such versions
+    are judged from the delta's bytes around the hits, never built. The versions that add a
+    secret near them, an allowed one, or one found only by decoding give the same report as
+    reading every blob through git."""
+    pytest.importorskip("hyperscan")
+    import base64
+
+    import nhiscan.engine.scanner as scanner_mod
+
+    repo = GitRepo(tmp_path / "r")
+    rng = random.Random(3)
+    lines = [f"    value_{i} = compute({i})  # " + "y" * rng.randrange(30) for i in range(1500)]
+    for at in (300, 700, 1200):
+        lines[at] = '    token: from-the-vault  # password = get_password()'
+    tokens = []
+    for v in range(12):
+        for _ in range(3):
+            lines.insert(rng.randrange(len(lines)), f"    edit_{v} = {rng.random()}")
+        if v == 5:  # a secret a few lines from a hit that confirms nothing
+            tokens.append(github_token())
+            lines.insert(lines.index('    token: from-the-vault  # password = get_password()') + 40, f'GITHUB_TOKEN = "{tokens[-1]}"')
+        if v == 7:
+            lines.insert(900, f'SAMPLE_TOKEN = "{github_token()}"  # nhiscan:allow')
+        if v == 9:  # found only by decoding
+            tokens.append(github_token())
+            lines.insert(100, '    note = "Basic ' + base64.b64encode(f"ci:{tokens[-1]}".encode()).decode() + '"')
+        repo.write("app/config.py", "\n".join(lines) + "\n")
+        repo.commit(f"v{v}")
+    repo.git("gc", "-q")
+
+    said_quiet: list[bool] = []
+    real_quiet = scanner_mod.Scanner.quiet
+
+    def quiet(self, *args):  # type: ignore[no-untyped-def]
+        said_quiet.append(real_quiet(self, *args))
+        return said_quiet[-1]
+
+    monkeypatch.setattr(scanner_mod.Scanner, "quiet", quiet)
+    reports = _from_packs_and_from_git(repo, capsys, monkeypatch)
+    assert said_quiet.count(True) >= 3  # (the versions before the secret, at least)
+    assert reports["1"] == reports["0"]
+    import hashlib
+
+    found = {f["secret_sha256"] for f in reports["1"]["findings"]}  # type: ignore[index]
+    assert found == {hashlib.sha256(t.encode()).hexdigest() for t in tokens}
+    assert reports["1"]["stats"]["allowed"] >= 1  # type: ignore[index]
 
 
 def test_without_the_c_module_every_blob_comes_from_git(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-API_VERSION = 4
+API_VERSION = 5
 """The interface this Python code calls; a module built from an older ``_packdelta.c`` (an
 editable install or a checkout whose module was not rebuilt) is not used."""
 

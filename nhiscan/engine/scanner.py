@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Literal
@@ -227,26 +228,18 @@ class Scanner:
         candidates: list[_Candidate],
     ) -> None:
         found: list[tuple[_CompiledRule, _Span]] = []
-        cache = self._confirmed
         for idx in sorted(hits):
             crule = self._rule(idx)
             for start, end in _regions(data, hits[idx], crule.window):
-                region = data[start:end]
-                key = (idx, region)
-                spans = cache.get(key)
-                if spans is None:
-                    try:
-                        spans = self._confirm_region(crule, region)
-                    except TimeoutError:
-                        result.timeouts += 1
-                        result.warnings.append(
-                            f"{label}: rule {crule.rule.id} exceeded its {self.regex_timeout:g}s "
-                            "regex time bound; part of the file was not checked by it"
-                        )
-                        continue
-                    if len(cache) >= _CONFIRM_CACHE_ENTRIES:
-                        cache.clear()
-                    cache[key] = spans
+                try:
+                    spans = self._spans(idx, crule, data[start:end])
+                except TimeoutError:
+                    result.timeouts += 1
+                    result.warnings.append(
+                        f"{label}: rule {crule.rule.id} exceeded its {self.regex_timeout:g}s "
+                        "regex time bound; part of the file was not checked by it"
+                    )
+                    continue
                 found.extend((crule, sp.shifted(start)) for sp in spans)
         if not found:
             return
@@ -275,6 +268,76 @@ class Scanner:
                 public_id=public_id,
             )
             candidates.append((crule, match, sp.match_end - sp.match_start, False))
+
+    def quiet(self, hits: Hits, size: int, read: Callable[[list[tuple[int, int]]], bytes]) -> bool:
+        """Whether :meth:`scan` of a blob of ``size`` bytes with these prefilter ``hits`` would
+        give nothing at all (no match, none allowed, no regex timeout), found from the bytes
+        around the hits alone: ``read(spans)`` returns the blob's bytes in ``spans`` (sorted,
+        disjoint ``(start, end)`` pairs), one span after the other.
+
+        A history sweep asks this of a version it has not built: most hits in a history are
+        words like ``password`` in code that confirm nothing, version after version. Each
+        hit's region depends only on the bytes within its rule's window and a line snap of
+        it; regions merge only where they overlap, so every region lies in one span. A line
+        the prefilter marked for decoding counts as quiet when nothing in it decodes. False
+        when it cannot tell that way (a whole file to decode).
+        """
+        if DECODE_FILE in hits:
+            return False
+        windows = {idx: 0 if idx == DECODE_LINE else self._rule(idx).window for idx in hits}
+        reach: list[tuple[int, int]] = []
+        for idx, positions in hits.items():
+            r = windows[idx] + _SNAP
+            reach.extend((max(0, p - r), min(size, p + r)) for p in positions)
+        reach.sort()
+        spans: list[tuple[int, int]] = []
+        for lo, hi in reach:
+            if spans and lo <= spans[-1][1]:
+                if hi > spans[-1][1]:
+                    spans[-1] = (spans[-1][0], hi)
+            else:
+                spans.append((lo, hi))
+        joined = read(spans)
+        starts: list[int] = []  # where each span starts in the blob
+        shifts: list[int] = []  # ... minus where it starts in ``joined``
+        at = 0
+        for lo, hi in spans:
+            starts.append(lo)
+            shifts.append(lo - at)
+            at += hi - lo
+        for idx, positions in hits.items():
+            crule = None if idx == DECODE_LINE else self._rule(idx)
+            k = 0
+            while k < len(positions):
+                j = bisect_right(starts, positions[k]) - 1  # (the span holding this hit's reach)
+                shift = shifts[j]
+                end = spans[j][1]
+                m = k
+                while m < len(positions) and positions[m] <= end:
+                    m += 1
+                for lo, hi in _regions(joined, positions[k:m], windows[idx], shift, size):
+                    if crule is None and not self._confirm_trigger(joined, lo - shift, hi - shift):
+                        continue  # (as scan() drops it)
+                    region = joined[lo - shift : hi - shift]
+                    try:
+                        if self._segments(region) if crule is None else self._spans(idx, crule, region):
+                            return False
+                    except TimeoutError:
+                        return False
+                k = m
+        return True
+
+    def _spans(self, idx: int, crule: _CompiledRule, region: bytes) -> tuple[_Span, ...]:
+        """:meth:`_confirm_region`, remembered by the region's bytes (TimeoutError is not)."""
+        cache = self._confirmed
+        key = (idx, region)
+        spans = cache.get(key)
+        if spans is None:
+            spans = self._confirm_region(crule, region)
+            if len(cache) >= _CONFIRM_CACHE_ENTRIES:
+                cache.clear()
+            cache[key] = spans
+        return spans
 
     def _confirm_region(self, crule: _CompiledRule, region: bytes) -> tuple[_Span, ...]:
         """The rule's confirmed matches in one region, offsets relative to the region.
@@ -359,19 +422,26 @@ def _assignment_key(data: bytes, start: int) -> bytes:
     return m.group(1) + b": " if m else b""
 
 
-def _regions(data: bytes, positions: list[int], window: int) -> list[tuple[int, int]]:
-    """Merged byte ranges around hit offsets, widened to line boundaries."""
-    n = len(data)
+def _regions(
+    data: bytes, positions: list[int], window: int, offset: int = 0, size: int | None = None
+) -> list[tuple[int, int]]:
+    """Merged byte ranges around hit offsets, widened to line boundaries.
+
+    ``data`` may hold only part of a blob of ``size`` bytes: the blob's byte ``i`` is
+    ``data[i - offset]`` for every ``i`` within ``window + _SNAP`` of a position (what
+    :meth:`Scanner.quiet` reads); offsets are the blob's either way.
+    """
+    n = len(data) if size is None else size
     out: list[tuple[int, int]] = []
     for p in positions:
         lo = max(0, p - window)
         hi = min(n, p + window)
         if lo > 0:
-            j = data.rfind(b"\n", max(0, lo - _SNAP), lo)
-            lo = j + 1 if j >= 0 else max(0, lo - _SNAP)
+            j = data.rfind(b"\n", max(0, lo - _SNAP) - offset, lo - offset)
+            lo = j + 1 + offset if j >= 0 else max(0, lo - _SNAP)
         if hi < n:
-            j = data.find(b"\n", hi, min(n, hi + _SNAP))
-            hi = j if j >= 0 else min(n, hi + _SNAP)
+            j = data.find(b"\n", hi - offset, min(n, hi + _SNAP) - offset)
+            hi = j + offset if j >= 0 else min(n, hi + _SNAP)
         if out and lo <= out[-1][1]:
             if hi > out[-1][1]:
                 out[-1] = (out[-1][0], hi)
