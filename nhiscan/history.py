@@ -97,9 +97,11 @@ def scan_blobs(
     chunk: list[tuple[str, int]],
     progress: Callable[[int], None] | None = None,
     on_finding: Callable[[], None] | None = None,
+    objects: Path | None = None,
 ) -> SweepResult:
     """Scan ``chunk`` (object id, size): read from the pack files by :mod:`nhiscan.sources.pack`
-    where it can, the rest through one ``git cat-file`` stream.
+    (in ``objects``, the object directory, when the caller knows it) where it can, the rest
+    through one ``git cat-file`` stream.
 
     Either way, one contiguous run of the pack order per process matters: the reader, like
     git, keeps the delta bases it has just rebuilt, and a fresh reader starts cold (8 MB
@@ -138,7 +140,7 @@ def scan_blobs(
 
     # Straight from the pack files where this reader can; what it cannot read comes from git.
     from_git: list[tuple[str, int]] = []
-    store = open_store(Path(root), len(chunk[0][0]) // 2) if chunk else None
+    store = open_store(Path(root), len(chunk[0][0]) // 2, objects) if chunk else None
     if store is not None:
         with store:
             hits = _DeltaHits(scanner)
@@ -296,7 +298,7 @@ def _init_worker(ruleset: RuleSet, options: EngineOptions, done: Any, stop: Any,
     _DONE, _STOP, _FOUND = done, stop, found
 
 
-def _worker_scan(root: str, slot: int, chunk: list[tuple[str, int]]) -> SweepResult:
+def _worker_scan(root: str, objects: Path, slot: int, chunk: list[tuple[str, int]]) -> SweepResult:
     assert _WORKER is not None
 
     def progress(n: int) -> None:
@@ -307,7 +309,7 @@ def _worker_scan(root: str, slot: int, chunk: list[tuple[str, int]]) -> SweepRes
     def on_finding() -> None:
         _FOUND.value = 1
 
-    return scan_blobs(_WORKER, root, chunk, progress, on_finding)
+    return scan_blobs(_WORKER, root, chunk, progress, on_finding, objects)
 
 
 def _worker_ready() -> None:
@@ -349,7 +351,7 @@ zlib: SQLAlchemy's 10 releases, 448 MB, are a 10.5 MB pack)."""
 
 def _packs_bytes(info: RepoInfo) -> int:
     try:
-        return sum(p.stat().st_size for p in (info.git_dir / "objects" / "pack").glob("*.pack"))
+        return sum(p.stat().st_size for p in (info.objects_dir / "pack").glob("*.pack"))
     except OSError:
         return 0
 
@@ -448,18 +450,20 @@ def _scan_all(
     root = str(info.root)
     try:
         if jobs <= 1 or total < _PARALLEL_MIN_BYTES or len(blobs) < 2:
-            return scan_blobs(scanner, root, blobs, bar.advance, on_finding)
+            return scan_blobs(scanner, root, blobs, bar.advance, on_finding, info.objects_dir)
         from concurrent.futures import FIRST_EXCEPTION, wait
 
         # Runs of about equal cost, one per process: the delta bases each needs stay warm.
         runs = even_runs(blobs, jobs)
         if len(runs) == 1:
-            return scan_blobs(scanner, root, runs[0], bar.advance, on_finding)
+            return scan_blobs(scanner, root, runs[0], bar.advance, on_finding, info.objects_dir)
         if workers is None:  # (those started ahead are ``jobs``, enough for every run)
             workers = _Workers(len(runs), ruleset, options)
         result = SweepResult()
         try:
-            pending = {workers.pool.submit(_worker_scan, root, i, run) for i, run in enumerate(runs)}
+            pending = {
+                workers.pool.submit(_worker_scan, root, info.objects_dir, i, run) for i, run in enumerate(runs)
+            }
             while pending:
                 finished, pending = wait(pending, timeout=0.1, return_when=FIRST_EXCEPTION)
                 for fut in finished:

@@ -674,6 +674,12 @@ def test_alternates_worktrees_and_sha256(tmp_path: Path) -> None:
     # A linked work tree: its objects live in the main repository's directory.
     src.git("worktree", "add", "-q", str(tmp_path / "wt"))
     _assert_store_matches_git(tmp_path / "wt")
+    from nhiscan.history import _packs_bytes
+
+    for where in (tmp_path / "wt", tmp_path / "wt" / "app", src.path / "app"):
+        info = open_repo(where)
+        assert info.objects_dir.resolve() == (src.path / ".git" / "objects").resolve()
+        assert _packs_bytes(info) > 0  # (so that workers start while the blobs are listed)
     # SHA-256 object names.
     sha = GitRepo(tmp_path / "sha", init=False)
     (tmp_path / "sha").mkdir()

@@ -86,6 +86,9 @@ class RepoInfo:
     shallow: bool
     head: str | None
     """The commit HEAD points at (None on an unborn branch)."""
+    objects_dir: Path
+    """Its object directory (``--git-path objects``: a linked worktree's is the main one's;
+    ``GIT_OBJECT_DIRECTORY`` is honoured)."""
 
 
 def open_repo(path: Path) -> RepoInfo:
@@ -101,6 +104,8 @@ def open_repo(path: Path) -> RepoInfo:
             "--is-bare-repository",
             "--absolute-git-dir",
             "--is-shallow-repository",
+            "--git-path",
+            "objects",
             "--show-toplevel",  # fails in a bare repository, after the lines we need
             "HEAD^{commit}",  # fails on an unborn branch: then asked again on its own below
             "--",  # a revision, never a file name; echoed as the last line on success
@@ -108,19 +113,19 @@ def open_repo(path: Path) -> RepoInfo:
         check=False,
     )
     lines = [os.fsdecode(x) for x in proc.stdout.splitlines()]
-    if len(lines) < 3 or lines[0] not in ("true", "false"):
+    if len(lines) < 4 or lines[0] not in ("true", "false"):
         msg = first_line(proc.stderr)
         if "not a git repository" in msg:
             raise GitError(f"{path}: not a git repository")
         raise GitError(f"{path}: {msg}")
-    bare_s, git_dir_s, shallow_s = lines[:3]
+    bare_s, git_dir_s, shallow_s, objects_s = lines[:4]
     bare = bare_s == "true"
     root: Path | None = None
-    if len(lines) >= 4 and lines[3]:  # (an unborn HEAD fails after this line)
-        root = Path(lines[3])
+    if len(lines) >= 5 and lines[4]:  # (an unborn HEAD fails after this line)
+        root = Path(lines[4])
     git_dir = Path(git_dir_s)
-    if proc.returncode == 0 and len(lines) == 6 and lines[5] == "--":
-        head: str | None = lines[4]
+    if proc.returncode == 0 and len(lines) == 7 and lines[6] == "--":
+        head: str | None = lines[5]
     else:
         head_proc = run_git(path, ["rev-parse", "-q", "--verify", "HEAD^{commit}"], check=False)
         head = head_proc.stdout.decode().strip() if head_proc.returncode == 0 else None
@@ -131,6 +136,7 @@ def open_repo(path: Path) -> RepoInfo:
         bare=bare or root is None,
         shallow=shallow_s == "true",
         head=head or None,
+        objects_dir=path / objects_s,  # (relative to ``path``, where git ran, unless absolute)
     )
 
 

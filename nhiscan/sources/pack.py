@@ -436,16 +436,17 @@ def objects_dir(repo: Path) -> Path | None:
     return path if path.is_absolute() else repo / path
 
 
-def open_store(repo: Path, hash_len: int) -> ObjectStore | None:
-    """A reader for the repository's object store, or None where the C module is missing or
-    reading packs is turned off (``NHISCAN_READ_PACKS=0``): every blob then comes from
-    ``git cat-file``."""
+def open_store(repo: Path, hash_len: int, objects: Path | None = None) -> ObjectStore | None:
+    """A reader for the repository's object store (at ``objects``, else where git says), or
+    None where the C module is missing or reading packs is turned off
+    (``NHISCAN_READ_PACKS=0``): every blob then comes from ``git cat-file``."""
     if os.environ.get("NHISCAN_READ_PACKS", "1") == "0":
         return None
     delta = delta_module()
     if delta is None:
         return None
-    objects = objects_dir(repo)
+    if objects is None:
+        objects = objects_dir(repo)
     if objects is None or not objects.is_dir():
         return None
     try:
