@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -857,7 +858,20 @@ def test_workers_started_while_listing_are_used_or_closed(
         return real_list(info)
 
     monkeypatch.setattr(history, "list_blobs", listing)
+    # The parent's own prefilter is built only if the parent scans (workers build theirs).
+    from nhiscan.engine.prefilter import HyperscanPrefilter
+
+    pytest.importorskip("hyperscan")
+    built_here: list[int] = []
+    real_prefilter = HyperscanPrefilter.__init__
+
+    def prefilter_init(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        built_here.append(os.getpid())  # (a worker appends to its own copy of the list)
+        real_prefilter(self, *args, **kwargs)
+
+    monkeypatch.setattr(HyperscanPrefilter, "__init__", prefilter_init)
     rc, out, err = run_cli(["git", str(repo.path), "--jobs", "2", "--format", "json"], capsys)
+    assert built_here == ([os.getpid()] if sweep == "too-small" else [])
     assert started_before_listing == [1]
     assert len(started) == 1 and set(closed) == set(started)  # one set, started first, closed
     assert not started[0].pool._processes  # type: ignore[attr-defined]  # (all joined)

@@ -100,20 +100,28 @@ class Scanner:
         self._compiled: list[_CompiledRule | None] = [None] * len(ruleset.rules)
         if backend == "auto":
             backend = "hyperscan" if hyperscan_available() else "aho-corasick"
-        self.prefilter: Prefilter
-        if backend == "hyperscan":
-            self.prefilter = HyperscanPrefilter(
-                ruleset.rules,
-                digest=ruleset.digest,
-                cache_dir=cache_dir if cache_dir is not None else default_cache_dir(),
-            )
-        else:
-            self.prefilter = KeywordPrefilter(ruleset.rules)
-        self.backend: str = self.prefilter.name
+        self.backend: str = backend
+        self._cache_dir = cache_dir
+        self._prefilter: Prefilter | None = None
         self._confirmed: dict[tuple[int, bytes], tuple[_Span, ...]] = {}
         self._decoded: dict[bytes, tuple[tuple[int, int, bytes], ...]] = {}
         self._decoded_bytes = 0
         self._index = {r.id: i for i, r in enumerate(ruleset.rules)}
+
+    @property
+    def prefilter(self) -> Prefilter:
+        """Built at first use (loading the Hyperscan database takes some 15 ms): a process
+        that leaves the scanning to worker processes never needs its own."""
+        if self._prefilter is None:
+            if self.backend == "hyperscan":
+                self._prefilter = HyperscanPrefilter(
+                    self.ruleset.rules,
+                    digest=self.ruleset.digest,
+                    cache_dir=self._cache_dir if self._cache_dir is not None else default_cache_dir(),
+                )
+            else:
+                self._prefilter = KeywordPrefilter(self.ruleset.rules)
+        return self._prefilter
 
     def _rule(self, idx: int) -> _CompiledRule:
         compiled = self._compiled[idx]
