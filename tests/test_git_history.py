@@ -311,11 +311,11 @@ def test_parallel_sweep_matches_serial(repo: GitRepo, capsys: pytest.CaptureFixt
     assert len(serial["findings"]) == 6
 
 
-def test_parallel_sweep_reads_one_contiguous_run_per_process_and_shows_progress(
+def test_parallel_sweep_reads_contiguous_pieces_and_shows_progress(
     repo: GitRepo, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Each process reads one run of the pack order through one git process (git's delta
-    cache stays warm); the parent's progress bar still counts every byte the workers read."""
+    """The workers read contiguous pieces of the pack order (delta bases stay warm), each
+    piece once; the parent's progress bar still counts every byte the workers read."""
     import nhiscan.history as history
     from nhiscan.config import Config
     from nhiscan.cache import cache_dir
@@ -328,15 +328,15 @@ def test_parallel_sweep_reads_one_contiguous_run_per_process_and_shows_progress(
     repo.write("f0.txt", f"TOKEN={github_token()}\n")
     repo.commit("secret")
     blobs = list_blobs(open_repo(repo.path)).blobs
-    real_runs = history.even_runs
+    real_pieces = history.pieces
     runs: list[list[tuple[str, int]]] = []
 
-    def spy(blobs: list[tuple[str, int]], n: int) -> list[list[tuple[str, int]]]:
-        out = real_runs(blobs, n)
+    def spy(blobs: list[tuple[str, int]], jobs: int) -> list[list[tuple[str, int]]]:
+        out = real_pieces(blobs, jobs)
         runs.extend(out)
         return out
 
-    monkeypatch.setattr(history, "even_runs", spy)
+    monkeypatch.setattr(history, "pieces", spy)
     monkeypatch.setattr(history, "_PARALLEL_MIN_BYTES", 0)
     config = Config()
     ruleset = build_ruleset(config)
@@ -345,9 +345,23 @@ def test_parallel_sweep_reads_one_contiguous_run_per_process_and_shows_progress(
         repo.path, config=config, ruleset=ruleset, scanner=build_scanner(ruleset, options),
         options=options, jobs=2, rev_args=None, progress=True,
     )
-    assert len(runs) == 2 and sorted(runs[0] + runs[1]) == sorted(blobs)
+    assert 2 < len(runs) <= 8 and [b for r in runs for b in r] == blobs
     assert report.stats.blobs == len(blobs) and len(report.findings) == 1
     assert "100%" in capsys.readouterr().err
+
+
+def test_pieces_shrink_towards_the_end_and_cover_the_sweep_in_order() -> None:
+    from nhiscan.history import _BLOB_COST, pieces, weighted_runs
+
+    blobs = [(f"b{i}", 1000) for i in range(3000)]
+    for jobs in (1, 2, 3):
+        cut = pieces(blobs, jobs)
+        assert [b for r in cut for b in r] == blobs and len(cut) == 4 * jobs
+        sizes = [len(r) for r in cut]
+        assert all(a >= b - 1 for a, b in zip(sizes, sizes[1:])) and sizes[0] >= 7 * sizes[-1]
+    assert pieces(blobs[:3], 2) == [[b] for b in blobs[:3]]
+    assert weighted_runs([("a", 10 * _BLOB_COST), ("b", 0), ("c", 0)], [1, 1, 1]) == [[("a", 10 * _BLOB_COST)], [("b", 0), ("c", 0)]]
+    assert [len(r) for r in weighted_runs(blobs, [3, 1])] == [2250, 750]
 
 
 def test_even_runs_are_contiguous_balanced_and_never_more_than_asked() -> None:
@@ -372,8 +386,8 @@ def test_even_runs_are_contiguous_balanced_and_never_more_than_asked() -> None:
 def test_an_error_in_one_worker_stops_the_others_at_their_next_blob(
     repo: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """One run per process means nothing is queued: the parent must tell the other runs to
-    stop, or an error would wait for them to scan their whole share."""
+    """On an error the parent cancels the queued pieces and tells the pieces being scanned
+    to stop, or it would wait for them to scan their whole share."""
     import time
 
     import nhiscan.history as history
@@ -876,7 +890,7 @@ def test_workers_started_while_listing_are_used_or_closed(
     assert len(started) == 1 and set(closed) == set(started)  # one set, started first, closed
     assert not started[0].pool._processes  # type: ignore[attr-defined]  # (all joined)
     if sweep == "parallel":
-        assert rc == 1 and submitted == started * 2  # both runs went to the workers started ahead
+        assert rc == 1 and len(submitted) >= 2 and set(submitted) == set(started)  # every piece went to the workers started ahead
     elif sweep == "too-small":
         assert rc == 1 and submitted == []
     else:
