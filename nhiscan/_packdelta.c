@@ -489,7 +489,8 @@ static PyObject *extract(PyObject *self, PyObject *args)
         bad(err);
         goto done;
     }
-    if (spans.len % (Py_ssize_t)(2 * sizeof(int64_t)) != 0 || ((uintptr_t)spans.buf % sizeof(int64_t)) != 0) {
+    if (spans.len % (Py_ssize_t)(2 * sizeof(int64_t)) != 0 ||
+        (spans.len && ((uintptr_t)spans.buf % sizeof(int64_t)) != 0)) {
         bad_args("extract");
         goto done;
     }

@@ -249,14 +249,19 @@ class _DeltaHits:
         prefilter = self._prefilter
         assert prefilter is not None
 
+        bad: list[bool] = []
+
         def read(spans: list[tuple[int, int]]) -> bytes:
             flat = array("q", [x for span in spans for x in span])
-            return bytes(prefilter.delta_module.extract(delta.base, delta.delta, MAX_OBJECT, flat))
+            try:
+                data: bytes = prefilter.delta_module.extract(delta.base, delta.delta, MAX_OBJECT, flat)
+            except ValueError:  # (a malformed delta: partial() would have said so first)
+                bad.append(True)
+                return b""
+            return data
 
-        try:
-            return self._scanner.quiet(seen.hits, seen.size, read)
-        except ValueError:  # (a malformed delta: partial() would have said so first)
-            return False
+        quiet = self._scanner.quiet(seen.hits, seen.size, read)
+        return quiet and not bad
 
     def unbuilt(self, delta: Delta) -> _Unbuilt | None:
         """A delta's size, whether it is binary, and its hits, from its base's hits and the
@@ -487,6 +492,7 @@ def _scan_all(
             return scan_blobs(scanner, root, runs[0], bar.advance, on_finding, info.objects_dir)
         if workers is None:
             workers = _Workers(min(jobs, len(runs)), ruleset, options)
+        assert len(runs) <= len(workers.done)  # (a progress slot each)
         result = SweepResult()
         try:
             pending = {

@@ -403,6 +403,7 @@ def test_extract_gives_the_targets_bytes_in_the_spans(case, data) -> None:  # ty
     spans = [(cuts[i], cuts[i + 1]) for i in range(0, len(cuts) - 1, 2)]  # (empty ones too)
     got = _packdelta.extract(base, delta, LIMIT, array("q", [v for span in spans for v in span]).tobytes())
     assert got == b"".join(target[a:b] for a, b in spans)
+    assert _packdelta.extract(base, delta, LIMIT, array("q")) == b""  # (an empty array: any address)
 
 
 # ---- hits from a delta base equal a whole scan ------------------------------------------------

@@ -281,7 +281,8 @@ class Scanner:
         """Whether :meth:`scan` of a blob of ``size`` bytes with these prefilter ``hits`` would
         give nothing at all (no match, none allowed, no regex timeout), found from the bytes
         around the hits alone: ``read(spans)`` returns the blob's bytes in ``spans`` (sorted,
-        disjoint ``(start, end)`` pairs), one span after the other.
+        disjoint ``(start, end)`` pairs), one span after the other. Each rule's positions are
+        sorted, as both prefilters give them (and as :meth:`scan` needs them too).
 
         A history sweep asks this of a version it has not built: most hits in a history are
         words like ``password`` in code that confirm nothing, version after version. Each

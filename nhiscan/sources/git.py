@@ -136,7 +136,7 @@ def open_repo(path: Path) -> RepoInfo:
         bare=bare or root is None,
         shallow=shallow_s == "true",
         head=head or None,
-        objects_dir=path / objects_s,  # (relative to ``path``, where git ran, unless absolute)
+        objects_dir=(path / objects_s).resolve(),  # (relative to ``path``, where git ran, unless absolute)
     )
 
 
