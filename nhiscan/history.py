@@ -22,10 +22,10 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from array import array
 import sys
 import threading
 import time
+from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, NamedTuple
@@ -326,8 +326,8 @@ class _Workers:
     """A sweep's worker processes and the lock-free values they share with the parent: a slot
     per piece for the bytes read (the progress bar), a stop flag (the parent sets it on an
     error or an interrupt: every piece being scanned ends at its next blob, and those queued
-    are cancelled), and a found flag (the first
-    finding). Forking them and loading their rules and database take some 30 ms, which
+    are cancelled), and a found flag (the first finding). Forking them and loading their
+    rules and database take some 30 ms, which
     :func:`scan_history` overlaps with listing the blobs when the repository's packs are large
     enough to want them (:data:`_PREFORK_PACK_BYTES`)."""
 
@@ -368,11 +368,6 @@ _BLOB_COST = 256 * 1024
 remembering its hits, Python around it. Measured on SQLAlchemy's 10 and 50 releases, whose
 runs of equal bytes took 15-25% longer for the one with more, smaller blobs (most of a
 history's versions cost far less than their size: deltas are scanned where they changed)."""
-
-
-def even_runs(blobs: list[tuple[str, int]], n: int) -> list[list[tuple[str, int]]]:
-    """At most ``n`` contiguous runs of about equal cost (see :func:`weighted_runs`)."""
-    return weighted_runs(blobs, [1] * n)
 
 
 def weighted_runs(blobs: list[tuple[str, int]], weights: list[int]) -> list[list[tuple[str, int]]]:
@@ -476,8 +471,8 @@ def _scan_all(
 ) -> SweepResult:
     """Every blob scanned once: contiguous pieces of the pack order (:func:`pieces`), each read
     by a worker from the pack files or through its own ``git cat-file`` (no blob content
-    crosses a process boundary). ``on_finding`` is called once something to report has been found. ``workers``
-    already started are used (and closed) if the sweep is worth them."""
+    crosses a process boundary). ``on_finding`` is called once something to report has been
+    found. ``workers`` already started are used (and closed) if the sweep is worth them."""
     total = sum(size for _, size in blobs)
     bar = _Progress(progress, total, "scanning history")
     root = str(info.root)

@@ -366,7 +366,10 @@ def test_pieces_shrink_towards_the_end_and_cover_the_sweep_in_order() -> None:
 
 def test_even_runs_are_contiguous_balanced_and_never_more_than_asked() -> None:
     import nhiscan.history as history
-    from nhiscan.history import even_runs
+    from nhiscan.history import weighted_runs
+
+    def even_runs(blobs: list[tuple[str, int]], n: int) -> list[list[tuple[str, int]]]:
+        return weighted_runs(blobs, [1] * n)
 
     blobs = [(f"b{i}", size) for i, size in enumerate([100, 5, 5, 5, 5, 5, 5, 0, 30, 0])]
     for n in (1, 2, 3, 4, 16):
