@@ -75,7 +75,7 @@ typedef struct {
     Py_ssize_t cap;
 } buf_t;
 
-static int buf_push(buf_t *b, const int64_t *values, Py_ssize_t n)
+static inline int buf_push(buf_t *b, const int64_t *values, Py_ssize_t n)
 {
     if (b->len + n > b->cap) {
         Py_ssize_t cap = b->cap ? b->cap * 2 : 64;
@@ -89,7 +89,8 @@ static int buf_push(buf_t *b, const int64_t *values, Py_ssize_t n)
         b->items = items;
         b->cap = cap;
     }
-    memcpy(b->items + b->len, values, (size_t)n * sizeof(int64_t));
+    for (Py_ssize_t i = 0; i < n; i++) /* (a few values at a time: no call to memcpy) */
+        b->items[b->len + i] = values[i];
     b->len += n;
     return 0;
 }
@@ -186,13 +187,14 @@ static const char *next_op(const unsigned char **pp, const unsigned char *end, c
 }
 
 /* Walks a delta's instructions (after its header), checking each. With ``runs``, records the
- * runs copied from the base. With ``out``, writes the target bytes that fall in ``wins``
+ * runs copied from the base; with ``ops``, every instruction as int64 triples (target start,
+ * size, address of its bytes), for partial() to read windows from without a second walk. With ``out``, writes the target bytes that fall in ``wins``
  * (nwins sorted, disjoint int64 pairs [start, end) inside the target) to ``out``, one window
  * after the other: the whole target when wins is the one window [0, target_len).
  * Returns NULL, or what is wrong with the delta; *raised is set when a Python error is set. */
-static const char *delta_walk(const unsigned char *base, Py_ssize_t base_len, const unsigned char *p,
-                              const unsigned char *end, uint64_t target_len, buf_t *runs,
-                              const int64_t *wins, Py_ssize_t nwins, unsigned char *out, int *raised)
+static const char *delta_walk_ops(const unsigned char *base, Py_ssize_t base_len, const unsigned char *p,
+                                  const unsigned char *end, uint64_t target_len, buf_t *runs, buf_t *ops,
+                                  const int64_t *wins, Py_ssize_t nwins, unsigned char *out, int *raised)
 {
     uint64_t t = 0;
     Py_ssize_t wi = 0; /* first window not wholly before t */
@@ -210,6 +212,13 @@ static const char *delta_walk(const unsigned char *base, Py_ssize_t base_len, co
         if (off >= 0 && runs && runs_add(runs, (int64_t)t, (int64_t)(t + size), off) < 0) {
             *raised = 1;
             return "out of memory";
+        }
+        if (ops) {
+            const int64_t op[3] = {(int64_t)t, (int64_t)size, (int64_t)(intptr_t)src};
+            if (buf_push(ops, op, 3) < 0) {
+                *raised = 1;
+                return "out of memory";
+            }
         }
         if (out) {
             const int64_t lo = (int64_t)t, hi = (int64_t)(t + size);
@@ -231,6 +240,14 @@ static const char *delta_walk(const unsigned char *base, Py_ssize_t base_len, co
     if (t != target_len)
         return "target shorter than its header says";
     return NULL;
+}
+
+/* delta_walk() without recording each instruction. */
+static const char *delta_walk(const unsigned char *base, Py_ssize_t base_len, const unsigned char *p,
+                              const unsigned char *end, uint64_t target_len, buf_t *runs,
+                              const int64_t *wins, Py_ssize_t nwins, unsigned char *out, int *raised)
+{
+    return delta_walk_ops(base, base_len, p, end, target_len, runs, NULL, wins, nwins, out, raised);
 }
 
 static PyObject *apply_delta(const unsigned char *base, Py_ssize_t base_len,
@@ -381,14 +398,20 @@ static PyObject *take_all(buf_t *bufs, int n)
     return result;
 }
 
-/* The target's bytes in ``wins`` (int64 pairs), one after the other, as bytes. */
-static PyObject *gather(const unsigned char *base, Py_ssize_t base_len, const unsigned char *p,
-                        const unsigned char *end, uint64_t target_len, const int64_t *wins, Py_ssize_t nwins)
+/* A bytes object, not filled in, as long as the windows ``wins`` (int64 pairs) together. */
+static PyObject *windows_buffer(const int64_t *wins, Py_ssize_t nwins)
 {
     int64_t total = 0;
     for (Py_ssize_t i = 0; i < nwins; i++)
         total += wins[2 * i + 1] - wins[2 * i];
-    PyObject *out = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)total);
+    return PyBytes_FromStringAndSize(NULL, (Py_ssize_t)total);
+}
+
+/* The target's bytes in ``wins`` (int64 pairs), one after the other, as bytes. */
+static PyObject *gather(const unsigned char *base, Py_ssize_t base_len, const unsigned char *p,
+                        const unsigned char *end, uint64_t target_len, const int64_t *wins, Py_ssize_t nwins)
+{
+    PyObject *out = windows_buffer(wins, nwins);
     if (!out)
         return NULL;
     int raised;
@@ -401,26 +424,40 @@ static PyObject *gather(const unsigned char *base, Py_ssize_t base_len, const un
     return out;
 }
 
-/* The first byte of the target (-1 if it is empty), and whether a NUL byte is among its first
- * ``head`` bytes (the delta was checked by a walk before). */
-static void lead_of(const unsigned char *base, Py_ssize_t base_len, const unsigned char *p,
-                    const unsigned char *end, int64_t head, int *first, int *nul)
+/* The target's bytes in ``wins`` (sorted, disjoint, inside the target), one window after the
+ * other, from a walk's ``ops`` (which cover the target in order). */
+static PyObject *gather_ops(const int64_t *ops, Py_ssize_t nops, const int64_t *wins, Py_ssize_t nwins)
 {
-    int64_t t = 0;
-    *first = -1;
-    *nul = 0;
-    while (p < end && (t == 0 || t < head) && !*nul) {
-        const unsigned char *src;
-        uint64_t size;
-        int64_t off;
-        if (next_op(&p, end, base, base_len, &src, &size, &off))
-            return;
-        const size_t n = (size_t)(head - t < (int64_t)size ? head - t : (int64_t)size);
-        if (t == 0)
-            *first = src[0]; /* (an instruction is never empty) */
-        *nul = memchr(src, 0, n) != NULL;
-        t += (int64_t)size;
+    PyObject *result = windows_buffer(wins, nwins);
+    if (!result)
+        return NULL;
+    unsigned char *out = (unsigned char *)PyBytes_AS_STRING(result);
+    Py_ssize_t k = 0;
+    for (Py_ssize_t i = 0; i < nwins; i++) {
+        int64_t at = wins[2 * i];
+        const int64_t stop = wins[2 * i + 1];
+        if (at >= stop)
+            continue;
+        /* the last instruction starting at or before ``at`` (windows come in order) */
+        Py_ssize_t lo = k, hi = nops;
+        while (hi - lo > 1) {
+            const Py_ssize_t mid = lo + (hi - lo) / 2;
+            if (ops[3 * mid] <= at)
+                lo = mid;
+            else
+                hi = mid;
+        }
+        for (k = lo; at < stop; k++) {
+            const int64_t t = ops[3 * k], n = ops[3 * k + 1];
+            const unsigned char *src = (const unsigned char *)(intptr_t)ops[3 * k + 2];
+            const int64_t piece_end = t + n < stop ? t + n : stop;
+            memcpy(out, src + (at - t), (size_t)(piece_end - at));
+            out += piece_end - at;
+            at = piece_end;
+        }
+        k = k > 0 ? k - 1 : 0;
     }
+    return result;
 }
 
 static PyObject *partial(PyObject *self, PyObject *args)
@@ -431,7 +468,7 @@ static PyObject *partial(PyObject *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "y*y*nnnn:partial", &base, &delta, &limit, &before, &after, &head))
         return NULL;
     PyObject *result = NULL, *parts = NULL, *joined = NULL;
-    buf_t runs = {NULL, 0, 0};
+    buf_t runs = {NULL, 0, 0}, ops = {NULL, 0, 0};
     buf_t bufs[3] = {{NULL, 0, 0}, {NULL, 0, 0}, {NULL, 0, 0}}; /* copies, windows, ranges */
     const unsigned char *bp = (const unsigned char *)base.buf;
     const unsigned char *p = (const unsigned char *)delta.buf, *end = p + delta.len;
@@ -443,7 +480,7 @@ static PyObject *partial(PyObject *self, PyObject *args)
     }
     const char *err = delta_header(&p, end, base.len, limit, &target_len);
     if (!err)
-        err = delta_walk(bp, base.len, p, end, target_len, &runs, NULL, 0, NULL, &raised);
+        err = delta_walk_ops(bp, base.len, p, end, target_len, &runs, &ops, NULL, 0, NULL, &raised);
     if (err) {
         if (!raised)
             bad(err);
@@ -451,10 +488,15 @@ static PyObject *partial(PyObject *self, PyObject *args)
     }
     if (fresh_windows(runs.items, runs.len / 3, (int64_t)target_len, before, after, &bufs[1], &bufs[2]) < 0)
         goto done;
-    joined = gather(bp, base.len, p, end, target_len, bufs[1].items, bufs[1].len / 2);
+    joined = gather_ops(ops.items, ops.len / 3, bufs[1].items, bufs[1].len / 2);
     if (!joined)
         goto done;
-    lead_of(bp, base.len, p, end, head, &first, &nul);
+    first = ops.len ? *(const unsigned char *)(intptr_t)ops.items[2] : -1;
+    nul = 0;
+    for (Py_ssize_t i = 0; i < ops.len / 3 && ops.items[3 * i] < head && !nul; i++) {
+        const int64_t t = ops.items[3 * i], n = ops.items[3 * i + 1];
+        nul = memchr((const void *)(intptr_t)ops.items[3 * i + 2], 0, (size_t)(head - t < n ? head - t : n)) != NULL;
+    }
     bufs[0] = runs;
     runs.items = NULL;
     parts = take_all(bufs, 3);
@@ -467,6 +509,7 @@ done:
     Py_XDECREF(parts);
     Py_XDECREF(joined);
     PyMem_Free(runs.items);
+    PyMem_Free(ops.items);
     for (int i = 0; i < 3; i++)
         PyMem_Free(bufs[i].items);
     PyBuffer_Release(&base);
