@@ -43,6 +43,7 @@ from nhiscan.sources.git import (
     BlobTooLarge,
     CatFile,
     CommitWalk,
+    EarlyListing,
     FileChange,
     HistoryMap,
     RepoInfo,
@@ -560,8 +561,10 @@ def scan_history(
     jobs: int,
     rev_args: list[str] | None,
     progress: bool,
+    early: EarlyListing | None = None,
 ) -> ScanReport:
-    """Sweep every blob reachable from any ref, or (with ``rev_args``) what those commits add."""
+    """Sweep every blob reachable from any ref, or (with ``rev_args``) what those commits add
+    (``early``: the blob listing, started before, for a whole sweep)."""
     started = time.monotonic()
     info = open_repo(repo)
     if rev_args is not None:
@@ -585,7 +588,7 @@ def scan_history(
             threading.Thread(target=_ready_to_report, daemon=True).start()
 
     try:
-        listing = list_blobs(info)
+        listing = list_blobs(info, early)
         max_size = config.max_file_size
         to_scan = [(oid, size) for oid, size in listing.blobs if size <= max_size]
         too_large = {oid: size for oid, size in listing.blobs if size > max_size}

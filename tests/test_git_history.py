@@ -243,6 +243,37 @@ def test_missing_repository_and_not_a_repository(tmp_path: Path, capsys: pytest.
     assert "not a git repository" in line
 
 
+def test_the_listing_started_early_is_the_listing(repo: GitRepo, tmp_path: Path) -> None:
+    """``nhiscan git`` starts listing the objects before it opens the repository: the same
+    blobs in the same order as listing afterwards, from the repository or a folder in it; a
+    folder that is no repository gives no listing (the usual path then reports it)."""
+    from nhiscan.sources.git import EarlyListing, list_blobs, open_repo
+
+    repo.write("a.txt", "one\n")
+    repo.write("sub/b.txt", "two\n")
+    repo.commit("first")
+    repo.write("a.txt", "one\nmore\n")
+    repo.commit("second")
+    info = open_repo(repo.path)
+    want = list_blobs(info)
+    assert len(want.blobs) >= 3 and not want.unreadable
+    for where in (repo.path, repo.path / "sub"):
+        early = EarlyListing(where)
+        try:
+            assert list_blobs(info, early) == want
+            assert early.take() is None  # (taken once)
+        finally:
+            early.close()
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    early = EarlyListing(plain)
+    assert early.take() is None
+    early.close()
+    early = EarlyListing(repo.path)
+    early.close()  # (never taken: git stopped, its file closed)
+    assert early.take() is None
+
+
 def test_unusual_paths(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
     token = github_token()
     name = "dir with space/ünï\tcode.env"
@@ -868,11 +899,11 @@ def test_workers_started_while_listing_are_used_or_closed(
     real_list = history.list_blobs
     started_before_listing: list[int] = []
 
-    def listing(info):  # type: ignore[no-untyped-def]
+    def listing(info, early=None):  # type: ignore[no-untyped-def]
         started_before_listing.append(len(started))
         if sweep == "listing-fails":
             raise GitError("git cat-file failed: simulated")
-        return real_list(info)
+        return real_list(info, early)
 
     monkeypatch.setattr(history, "list_blobs", listing)
     # The parent's own prefilter is built only if the parent scans (workers build theirs).

@@ -50,9 +50,6 @@ def git(repo: str, rev_range: str | None, **kwargs: Any) -> int:
     `nhiscan git --range origin/main..HEAD` or `nhiscan git . -- --since=2024-01-01 main`.
     A shallow clone that lacks a revision of the range is an error naming what to fetch.
     """
-    from nhiscan.history import scan_history
-    from nhiscan.scan import config_search_root
-
     opts = parse_common(kwargs)
     ctx = click.get_current_context()
     extra: list[str] | None = ctx.meta.get(_REV_ARGS)
@@ -65,15 +62,27 @@ def git(repo: str, rev_range: str | None, **kwargs: Any) -> int:
         raise NhiscanError(f"{repo}: no such directory")
     if not os.path.isdir(repo):
         raise NhiscanError(f"{repo}: not a directory (give the repository's folder)")
-    config, ruleset, engine, scanner = prepare(opts, config_search_root([repo]))
-    report = scan_history(
-        Path(repo),
-        config=config,
-        ruleset=ruleset,
-        scanner=scanner,
-        options=engine,
-        jobs=jobs(opts),
-        rev_args=rev_args,
-        progress=sys.stderr.isatty() and not opts.quiet,
-    )
+    from nhiscan.sources.git import EarlyListing
+
+    # git lists the objects while the engine is imported and the rules loaded.
+    early = EarlyListing(Path(repo)) if rev_args is None else None
+    try:
+        from nhiscan.history import scan_history
+        from nhiscan.scan import config_search_root
+
+        config, ruleset, engine, scanner = prepare(opts, config_search_root([repo]))
+        report = scan_history(
+            Path(repo),
+            config=config,
+            ruleset=ruleset,
+            scanner=scanner,
+            options=engine,
+            jobs=jobs(opts),
+            rev_args=rev_args,
+            progress=sys.stderr.isatty() and not opts.quiet,
+            early=early,
+        )
+    finally:
+        if early is not None:
+            early.close()
     return finish(report, ruleset, opts)
