@@ -188,9 +188,10 @@ static const char *next_op(const unsigned char **pp, const unsigned char *end, c
 
 /* Walks a delta's instructions (after its header), checking each. With ``runs``, records the
  * runs copied from the base; with ``ops``, every instruction as int64 triples (target start,
- * size, address of its bytes), for partial() to read windows from without a second walk. With ``out``, writes the target bytes that fall in ``wins``
- * (nwins sorted, disjoint int64 pairs [start, end) inside the target) to ``out``, one window
- * after the other: the whole target when wins is the one window [0, target_len).
+ * size, address of its bytes), for partial() to read windows from without a second walk.
+ * With ``out``, writes the target bytes that fall in ``wins`` (nwins sorted, disjoint int64
+ * pairs [start, end) inside the target) to ``out``, one window after the other: the whole
+ * target when wins is the one window [0, target_len).
  * Returns NULL, or what is wrong with the delta; *raised is set when a Python error is set. */
 static const char *delta_walk_ops(const unsigned char *base, Py_ssize_t base_len, const unsigned char *p,
                                   const unsigned char *end, uint64_t target_len, buf_t *runs, buf_t *ops,
@@ -491,6 +492,8 @@ static PyObject *partial(PyObject *self, PyObject *args)
     joined = gather_ops(ops.items, ops.len / 3, bufs[1].items, bufs[1].len / 2);
     if (!joined)
         goto done;
+    /* The target's first byte (BOM check), and whether a NUL is among its first ``head``
+     * bytes (binary check): an instruction is never empty. */
     first = ops.len ? *(const unsigned char *)(intptr_t)ops.items[2] : -1;
     nul = 0;
     for (Py_ssize_t i = 0; i < ops.len / 3 && ops.items[3 * i] < head && !nul; i++) {

@@ -35,7 +35,7 @@ from typing import IO, Callable, Generator, Iterable, Iterator, Sequence
 
 from nhiscan.errors import GitError, SourceError
 from nhiscan.model import CommitInfo
-from nhiscan.sources.gitcmd import STORED_OBJECTS, first_line, git_argv, popen_git, run_git, safe_env
+from nhiscan.sources.gitcmd import STORED_OBJECTS, first_line, popen_git, run_git
 
 ZERO_OID_RE = re.compile(rb"^0+$")
 _HEX_RE = re.compile(r"^[0-9a-f]{40}(?:[0-9a-f]{24})?$")
@@ -235,7 +235,7 @@ def list_blobs(repo: RepoInfo, early: EarlyListing | None = None) -> BlobListing
         listing = early.take()
         if listing is not None:
             return listing
-    return _parse_listing(b"".join(_stream_lines(repo.root, _LIST_ARGS)))
+    return _parse_listing(run_git(repo.root, _LIST_ARGS).stdout)
 
 
 class EarlyListing:
@@ -251,11 +251,10 @@ class EarlyListing:
         self._out = tempfile.TemporaryFile()
         self._proc: subprocess.Popen[bytes] | None = None
         try:
-            self._proc = subprocess.Popen(
-                git_argv(repo, _LIST_ARGS), stdin=subprocess.DEVNULL, stdout=self._out,
-                stderr=subprocess.DEVNULL, env=safe_env(),
+            self._proc = popen_git(
+                repo, _LIST_ARGS, stdin=subprocess.DEVNULL, stdout=self._out, stderr=subprocess.DEVNULL
             )
-        except (OSError, GitError):
+        except GitError:  # (git not found, or not runnable: the usual path says so)
             pass
 
     def take(self) -> BlobListing | None:
